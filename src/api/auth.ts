@@ -1,0 +1,42 @@
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "./router";
+import { ApiError } from "./errors";
+
+const encoder = new TextEncoder();
+
+/** Equal-time comparison: both sides are hashed first so that neither length nor content leaks through timing. */
+async function tokensEqual(given: string, expected: string): Promise<boolean> {
+  const [a, b] = await Promise.all([
+    crypto.subtle.digest("SHA-256", encoder.encode(given)),
+    crypto.subtle.digest("SHA-256", encoder.encode(expected)),
+  ]);
+  return crypto.subtle.timingSafeEqual(a, b);
+}
+
+function bearerToken(header: string | undefined): string | null {
+  const match = /^Bearer ([^\s]+)$/i.exec(header ?? "");
+  return match?.[1] ?? null;
+}
+
+export type Scope = "all" | "ingest";
+
+/**
+ * `API_TOKEN` opens every `/v1/*` route; `INGEST_TOKEN` (optional) opens only `POST /v1/events`.
+ * Without an `API_TOKEN` secret the API answers 500, never opens up.
+ */
+export function requireToken(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const apiToken = c.env.API_TOKEN;
+    if (!apiToken) throw new ApiError(500, "misconfigured", "the API_TOKEN secret is not set; set it with `wrangler secret put API_TOKEN`");
+    const token = bearerToken(c.req.header("authorization"));
+    const ingestToken = c.env.INGEST_TOKEN;
+    const isIngest = c.req.method === "POST" && c.req.path === "/v1/events";
+    let granted = false;
+    if (token !== null) {
+      granted = await tokensEqual(token, apiToken);
+      if (!granted && isIngest && ingestToken) granted = await tokensEqual(token, ingestToken);
+    }
+    if (!granted) throw new ApiError(401, "unauthorized", "a valid bearer token is required");
+    await next();
+  };
+}

@@ -1,0 +1,119 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { Event, EventBatchRequest, MAX_REQUEST_BYTES, parseEventBatch } from "../domain/event";
+import { SUBSCRIPTION_ID_PATTERN } from "../domain/subscription";
+import { NotEnqueued, fanOut } from "../delivery/fan-out";
+import { DELIVERY_STATUSES } from "../durable/subscription-object";
+import { ledgerShardOf, ledgerStub, subscriptionStub } from "../env";
+import { jsonBody, parseJson, readBodyText } from "./body";
+import { ApiError, ValidationFailed, notFound } from "./errors";
+import { BEARER_SECURITY, createRouter } from "./router";
+import { ErrorBody, ValidationErrorsBody, json } from "./schemas";
+
+const tags = ["Events"];
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const UuidParam = z.object({ uuid: z.string().openapi({ param: { name: "uuid", in: "path" }, example: "ce6c64a3-4f27-4b0e-862c-ee780eae06d1" }) });
+
+const IngestResult = z
+  .object({ accepted: z.array(z.string()), duplicates: z.array(z.string()) })
+  .openapi("IngestResult");
+
+const EventDeliveries = z
+  .object({
+    event: Event,
+    receivedAt: z.string(),
+    deliveries: z.array(
+      z.object({ subscriptionId: z.string(), status: z.enum(DELIVERY_STATUSES), attempts: z.number().int() }),
+    ),
+  })
+  .openapi("EventWithDeliveries");
+
+const RedeliverRequest = z
+  .object({ subscriptionId: z.string().optional().openapi({ description: "Only this subscription; all matched ones without it." }) })
+  .openapi("RedeliverRequest");
+
+export const events = createRouter();
+
+// Documented from the same schema that validates it; validated by hand so that the 422 map names
+// each event (`events[3].resource.code`) and the limits answer 413 before any schema work.
+events.openAPIRegistry.registerPath({
+  method: "post", path: "/v1/events", tags, security: BEARER_SECURITY, summary: "Ingest events",
+  description:
+    "One event (exactly what a Quable webhook sends), an array, or `{events: [...]}`: at most 1,000 events and 5 MiB, " +
+    "64 KiB per event. Idempotent on `uuid`. 202 means every delivery is durably enqueued; on 503 nothing was recorded " +
+    "and the same body can be sent again. Accepts `API_TOKEN` or `INGEST_TOKEN`.",
+  request: { body: { required: true, content: { "application/json": { schema: EventBatchRequest } } } },
+  responses: {
+    202: json(IngestResult, "Accepted: every delivery is enqueued"),
+    400: json(ErrorBody, "The body is not JSON"),
+    413: json(ErrorBody, "Too many events, or a body or event too large"),
+    422: json(ValidationErrorsBody, "An event failed validation; nothing was accepted"),
+    503: json(ErrorBody, "Deliveries could not be enqueued; nothing was recorded, send again"),
+  },
+});
+
+events.post("/", async (c) => {
+  const parsed = parseEventBatch(parseJson(await readBodyText(c, MAX_REQUEST_BYTES)));
+  if (parsed.kind === "too_large") throw new ApiError(413, "payload_too_large", parsed.message);
+  if (parsed.kind === "invalid") throw new ValidationFailed(parsed.errors);
+  try {
+    return c.json(await fanOut(c.env, parsed.events), 202);
+  } catch (error) {
+    if (!(error instanceof NotEnqueued)) throw error;
+    console.error(error.message);
+    throw new ApiError(503, "unavailable", "the events could not be enqueued; nothing was accepted, send the same body again");
+  }
+});
+
+events.openapi(
+  createRoute({
+    method: "get", path: "/{uuid}", tags, security: BEARER_SECURITY, summary: "An event and its delivery status per subscription",
+    request: { params: UuidParam },
+    responses: { 200: json(EventDeliveries, "The event as ingested, and each matched subscription's delivery"), 404: json(ErrorBody, "Unknown event") },
+  }),
+  async (c) => {
+    const uuid = c.req.valid("param").uuid.toLowerCase();
+    if (!UUID.test(uuid)) throw notFound("event");
+    const entry = await ledgerStub(c.env, ledgerShardOf(uuid)).get(uuid);
+    if (!entry) throw notFound("event");
+    const deliveries = await Promise.all(
+      entry.subscriptionIds.map(async (subscriptionId) => {
+        const delivery = await subscriptionStub(c.env, subscriptionId).deliveryOf(uuid);
+        return delivery ? { subscriptionId, ...delivery } : null;
+      }),
+    );
+    return c.json(
+      { event: JSON.parse(entry.body) as z.infer<typeof Event>, receivedAt: entry.receivedAt, deliveries: deliveries.filter((delivery) => delivery !== null) },
+      200,
+    );
+  },
+);
+
+events.openapi(
+  createRoute({
+    method: "post", path: "/{uuid}/redeliver", tags, security: BEARER_SECURITY, summary: "Send an event again",
+    description: "Resends the event to one (or every) matched subscription, whatever its delivery's state, with fresh attempts and the same `webhook-id`.",
+    middleware: [jsonBody(64 * 1024, { optional: true })],
+    request: { params: UuidParam, body: { required: false, content: { "application/json": { schema: RedeliverRequest } } } },
+    responses: {
+      202: json(z.object({ queued: z.number().int() }).openapi("RedeliverResult"), "Queued"),
+      404: json(ErrorBody, "Unknown event, or the subscription was not matched by it"),
+      409: json(ErrorBody, "The subscription is disabled"),
+    },
+  }),
+  async (c) => {
+    const uuid = c.req.valid("param").uuid.toLowerCase();
+    const { subscriptionId } = c.req.valid("json") ?? {}; // the body is optional
+    if (!UUID.test(uuid)) throw notFound("event");
+    const entry = await ledgerStub(c.env, ledgerShardOf(uuid)).get(uuid);
+    if (!entry) throw notFound("event");
+    const targets = subscriptionId === undefined ? entry.subscriptionIds : entry.subscriptionIds.filter((id) => id === subscriptionId);
+    if (subscriptionId !== undefined && (targets.length === 0 || !SUBSCRIPTION_ID_PATTERN.test(subscriptionId)))
+      throw notFound("delivery of this event to that subscription");
+    const results = await Promise.all(targets.map((id) => subscriptionStub(c.env, id).redeliver(uuid)));
+    if (subscriptionId !== undefined && results[0] === "disabled")
+      throw new ApiError(409, "conflict", "the subscription is disabled; re-enable it before redelivering");
+    if (subscriptionId !== undefined && results[0] === "unknown") throw notFound("delivery of this event to that subscription");
+    return c.json({ queued: results.filter((result) => result === "queued").length }, 202);
+  },
+);

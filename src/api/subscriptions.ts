@@ -1,0 +1,223 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { SUBSCRIPTION_ID_PATTERN, Subscription, SubscriptionCreateRequest, SubscriptionSecret, SubscriptionUpdateRequest, SubscriptionWithSecret } from "../domain/subscription";
+import { newSubscriptionId } from "../domain/ids";
+import { targetUrlProblem } from "../domain/target-url";
+import type { ValidationErrors } from "../domain/validation-errors";
+import { configOf } from "../config";
+import { directoryStub, subscriptionStub, type Env } from "../env";
+import { jsonBody } from "./body";
+import { ApiError, ValidationFailed, notFound } from "./errors";
+import { BEARER_SECURITY, createRouter } from "./router";
+import { ErrorBody, ValidationErrorsBody, json } from "./schemas";
+
+const readBody = jsonBody(64 * 1024);
+const tags = ["Subscriptions"];
+
+const IdParam = z.object({ id: z.string().openapi({ param: { name: "id", in: "path" }, example: "wh_3kTMd8F2a9QzX1" }) });
+
+const PageQuery = z.object({
+  page: z.coerce.number().int("must be an integer").min(1, "must be at least 1").default(1).openapi({ example: 1 }),
+  limit: z.coerce.number().int("must be an integer").min(1, "must be from 1 to 100").max(100, "must be from 1 to 100").default(25).openapi({ example: 25 }),
+});
+
+const AttemptsQuery = z.object({
+  limit: z.coerce.number().int("must be an integer").min(1, "must be from 1 to 100").max(100, "must be from 1 to 100").default(25),
+  cursor: z.string().regex(/^\d+$/, "must be a cursor returned by a previous page").optional(),
+});
+
+const Attempt = z
+  .object({
+    eventId: z.string(),
+    eventCode: z.string(),
+    attempt: z.number().int(),
+    at: z.string(),
+    outcome: z.enum(["success", "http_error", "timeout", "network_error"]),
+    status: z.number().int().nullable(),
+    durationMs: z.number().int(),
+    error: z.string().nullable(),
+  })
+  .openapi("DeliveryAttempt");
+
+const AttemptPage = z
+  .object({ attempts: z.array(Attempt), nextCursor: z.string().nullable() })
+  .openapi("DeliveryAttemptPage");
+
+const ReplayRequest = z
+  .object({
+    since: z.iso.datetime({ offset: true, message: "must be an ISO 8601 date-time" }).optional(),
+    until: z.iso.datetime({ offset: true, message: "must be an ISO 8601 date-time" }).optional(),
+  })
+  .openapi("ReplayRequest");
+
+const notFoundResponse = { 404: json(ErrorBody, "No such subscription") };
+const invalidResponse = { 422: json(ValidationErrorsBody, "The body or query failed validation") };
+
+/** Unknown ids never reach a Durable Object: a malformed id is simply not found. */
+function stubFor(env: Env, id: string) {
+  if (!SUBSCRIPTION_ID_PATTERN.test(id)) throw notFound("subscription");
+  return subscriptionStub(env, id);
+}
+
+function checkTarget(env: Env, targetUrl: string | undefined): void {
+  if (targetUrl === undefined) return;
+  const problem = targetUrlProblem(targetUrl, configOf(env).targetPolicy);
+  if (problem) throw new ValidationFailed({ targetUrl: [problem] } satisfies ValidationErrors);
+}
+
+export const subscriptions = createRouter();
+
+subscriptions.openapi(
+  createRoute({
+    method: "post", path: "/", tags, security: BEARER_SECURITY, summary: "Create a subscription", middleware: [readBody],
+    description: "The `secret` (for verifying signatures) is shown in full only here and at `GET .../{id}/secret`.",
+    request: { body: { required: true, content: { "application/json": { schema: SubscriptionCreateRequest } } } },
+    responses: { 201: json(SubscriptionWithSecret, "Created"), ...invalidResponse },
+  }),
+  async (c) => {
+    const input = c.req.valid("json");
+    checkTarget(c.env, input.targetUrl);
+    const id = newSubscriptionId();
+    const created = await subscriptionStub(c.env, id).create(id, input);
+    await directoryStub(c.env).put(id, Date.now(), input.eventTypes);
+    return c.json({ ...created.subscription, secret: created.secret }, 201);
+  },
+);
+
+subscriptions.openapi(
+  createRoute({
+    method: "get", path: "/", tags, security: BEARER_SECURITY, summary: "List subscriptions, oldest first",
+    request: { query: PageQuery },
+    responses: {
+      200: {
+        ...json(z.array(Subscription), "A page of subscriptions"),
+        headers: z.object({
+          "current-page": z.string(), "page-items": z.string(), "total-count": z.string(), "total-pages": z.string(),
+        }),
+      },
+      ...invalidResponse,
+    },
+  }),
+  async (c) => {
+    const { page, limit } = c.req.valid("query");
+    const { ids, total } = await directoryStub(c.env).page((page - 1) * limit, limit);
+    const views = await Promise.all(ids.map((id) => subscriptionStub(c.env, id).view()));
+    c.header("current-page", String(page));
+    c.header("page-items", String(limit));
+    c.header("total-count", String(total));
+    c.header("total-pages", String(Math.ceil(total / limit)));
+    return c.json(views.filter((view) => view !== null), 200);
+  },
+);
+
+subscriptions.openapi(
+  createRoute({
+    method: "get", path: "/{id}", tags, security: BEARER_SECURITY, summary: "Retrieve a subscription",
+    request: { params: IdParam },
+    responses: { 200: json(Subscription, "The subscription"), ...notFoundResponse },
+  }),
+  async (c) => {
+    const view = await stubFor(c.env, c.req.valid("param").id).view();
+    if (!view) throw notFound("subscription");
+    return c.json(view, 200);
+  },
+);
+
+subscriptions.openapi(
+  createRoute({
+    method: "patch", path: "/{id}", tags, security: BEARER_SECURITY, summary: "Update, disable or re-enable a subscription", middleware: [readBody],
+    description: "`{\"disabled\": false}` re-enables: it clears `disabledReason` and resets `consecutiveFailures` to 0.",
+    request: { params: IdParam, body: { required: true, content: { "application/json": { schema: SubscriptionUpdateRequest } } } },
+    responses: { 200: json(Subscription, "The updated subscription"), ...notFoundResponse, ...invalidResponse },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const patch = c.req.valid("json");
+    const stub = stubFor(c.env, id);
+    checkTarget(c.env, patch.targetUrl);
+    const view = await stub.update(patch);
+    if (!view) throw notFound("subscription");
+    if (patch.eventTypes) await directoryStub(c.env).put(id, Date.now(), view.eventTypes);
+    return c.json(view, 200);
+  },
+);
+
+subscriptions.openapi(
+  createRoute({
+    method: "delete", path: "/{id}", tags, security: BEARER_SECURITY, summary: "Delete a subscription",
+    request: { params: IdParam },
+    responses: { 204: { description: "Deleted; nothing more is delivered to it" }, ...notFoundResponse },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const removed = await stubFor(c.env, id).remove();
+    await directoryStub(c.env).remove(id);
+    if (!removed) throw notFound("subscription");
+    return c.body(null, 204);
+  },
+);
+
+subscriptions.openapi(
+  createRoute({
+    method: "get", path: "/{id}/secret", tags, security: BEARER_SECURITY, summary: "Reveal the signing secret",
+    request: { params: IdParam },
+    responses: { 200: json(SubscriptionSecret, "The current secret"), ...notFoundResponse },
+  }),
+  async (c) => {
+    const secret = await stubFor(c.env, c.req.valid("param").id).secret();
+    if (!secret) throw notFound("subscription");
+    return c.json({ secret }, 200);
+  },
+);
+
+subscriptions.openapi(
+  createRoute({
+    method: "post", path: "/{id}/secret/rotate", tags, security: BEARER_SECURITY, summary: "Rotate the signing secret",
+    description: "For 24 hours every delivery carries signatures from both the old and the new secret.",
+    request: { params: IdParam },
+    responses: { 200: json(SubscriptionSecret, "The new secret"), ...notFoundResponse },
+  }),
+  async (c) => {
+    const secret = await stubFor(c.env, c.req.valid("param").id).rotateSecret();
+    if (!secret) throw notFound("subscription");
+    return c.json({ secret }, 200);
+  },
+);
+
+subscriptions.openapi(
+  createRoute({
+    method: "get", path: "/{id}/attempts", tags, security: BEARER_SECURITY, summary: "The attempt log, newest first",
+    request: { params: IdParam, query: AttemptsQuery },
+    responses: { 200: json(AttemptPage, "A page of attempts"), ...notFoundResponse, ...invalidResponse },
+  }),
+  async (c) => {
+    const { limit, cursor } = c.req.valid("query");
+    const stub = stubFor(c.env, c.req.valid("param").id);
+    const [view, page] = await Promise.all([stub.view(), stub.attempts(limit, cursor === undefined ? null : Number(cursor))]);
+    if (!view) throw notFound("subscription");
+    return c.json({ attempts: page.items, nextCursor: page.nextCursor === null ? null : String(page.nextCursor) }, 200);
+  },
+);
+
+subscriptions.openapi(
+  createRoute({
+    method: "post", path: "/{id}/replay", tags, security: BEARER_SECURITY, summary: "Replay failed and held deliveries", middleware: [jsonBody(64 * 1024, { optional: true })],
+    description: "Re-enqueues this subscription's `failed` and `held` deliveries received in the window (all without one), with fresh attempts.",
+    request: { params: IdParam, body: { required: false, content: { "application/json": { schema: ReplayRequest } } } },
+    responses: {
+      202: json(z.object({ queued: z.number().int() }).openapi("ReplayResult"), "Queued"),
+      409: json(ErrorBody, "The subscription is disabled; re-enable it first"),
+      ...notFoundResponse,
+      ...invalidResponse,
+    },
+  }),
+  async (c) => {
+    const { since, until } = c.req.valid("json") ?? {}; // the body is optional
+    const result = await stubFor(c.env, c.req.valid("param").id).replay(
+      since ? Date.parse(since) : null,
+      until ? Date.parse(until) : null,
+    );
+    if (result === null) throw notFound("subscription");
+    if (result === "disabled") throw new ApiError(409, "conflict", "the subscription is disabled; re-enable it (PATCH {\"disabled\": false}) before replaying");
+    return c.json({ queued: result }, 202);
+  },
+);

@@ -1,0 +1,94 @@
+import { targetUrlProblem, type TargetPolicy } from "../domain/target-url";
+import type { AttemptReport, DeliveryTarget } from "../durable/subscription-object";
+import packageJson from "../../package.json";
+import { outcomeOfStatus, retryAfterSeconds } from "./retry-policy";
+import { signatureHeader } from "./signature";
+
+export const USER_AGENT = `Doorbell/${packageJson.version}`;
+
+/** How much of a failed response's body is kept for the attempt log. */
+const RESPONSE_EXCERPT_BYTES = 2048;
+
+export interface AttemptRequest {
+  readonly target: DeliveryTarget;
+  /** `webhook-id`: the event uuid, the same on every retry. */
+  readonly messageId: string;
+  readonly body: string;
+  readonly attempt: number;
+  readonly timeoutMs: number;
+  readonly policy: TargetPolicy;
+}
+
+/** One signed POST; never throws: every way it can end is an outcome for the log. */
+export async function attemptDelivery(request: AttemptRequest): Promise<AttemptReport> {
+  const startedAt = Date.now();
+  const report = (fields: Pick<AttemptReport, "outcome" | "status" | "error" | "retryAfterSeconds">): AttemptReport => ({
+    eventId: request.messageId, attempt: request.attempt, at: startedAt, durationMs: Date.now() - startedAt, ...fields,
+  });
+
+  // Checked again at delivery time: the stored URL may predate a stricter policy.
+  const problem = targetUrlProblem(request.target.url, request.policy);
+  if (problem) return report({ outcome: "network_error", status: null, error: `target URL refused: ${problem}`, retryAfterSeconds: null });
+
+  const timestamp = Math.floor(startedAt / 1000);
+  const headers: Record<string, string> = {
+    "content-type": "application/json",
+    "user-agent": USER_AGENT,
+    "webhook-id": request.messageId,
+    "webhook-timestamp": String(timestamp),
+  };
+  if (request.target.secrets.length > 0)
+    headers["webhook-signature"] = await signatureHeader(request.target.secrets, request.messageId, timestamp, request.body);
+  if (request.target.authorization) headers.authorization = request.target.authorization;
+
+  const signal = AbortSignal.timeout(request.timeoutMs);
+  try {
+    const response = await fetch(request.target.url, { method: "POST", headers, body: request.body, redirect: "manual", signal });
+    const outcome = outcomeOfStatus(response.status);
+    if (outcome === "success") {
+      await response.body?.cancel();
+      return report({ outcome, status: response.status, error: null, retryAfterSeconds: null });
+    }
+    const excerpt = await readExcerpt(response);
+    return report({
+      outcome,
+      status: response.status,
+      error: `HTTP ${response.status}${excerpt ? `: ${excerpt}` : ""}`,
+      retryAfterSeconds: retryAfterSeconds(response.status, response.headers.get("retry-after"), Date.now()),
+    });
+  } catch (error) {
+    if (signal.aborted) return report({ outcome: "timeout", status: null, error: `no response within ${request.timeoutMs} ms`, retryAfterSeconds: null });
+    return report({ outcome: "network_error", status: null, error: errorMessage(error), retryAfterSeconds: null });
+  }
+}
+
+/** The first bytes of a response body, as text; a body that stalls or breaks is simply cut short. */
+async function readExcerpt(response: Response): Promise<string> {
+  if (!response.body) return "";
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  try {
+    while (length < RESPONSE_EXCERPT_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      length += value.byteLength;
+    }
+  } catch {
+    // timed out or reset mid-body: keep what arrived
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+  const bytes = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return new TextDecoder().decode(bytes.subarray(0, RESPONSE_EXCERPT_BYTES)).trim();
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

@@ -1,0 +1,71 @@
+import type { IngestedEvent } from "../domain/event";
+import { directoryStub, ledgerShardOf, ledgerStub, subscriptionStub, type Env } from "../env";
+
+export interface IngestResult {
+  readonly accepted: string[];
+  readonly duplicates: string[];
+}
+
+/** Thrown when a delivery could not be durably enqueued: the producer should send the same body again. */
+export class NotEnqueued extends Error {}
+
+function groupBy<T, K>(items: readonly T[], keyOf: (item: T) => K): Map<K, T[]> {
+  const groups = new Map<K, T[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const group = groups.get(key);
+    if (group) group.push(item);
+    else groups.set(key, [item]);
+  }
+  return groups;
+}
+
+/**
+ * Accepts events: each matching subscription's object records and enqueues what it is owed, then
+ * the ledger remembers the events. Only then is anything reported accepted. A failure on the way
+ * leaves the ledger untouched, so a resend of the same body is delivered (once: subscriptions
+ * deduplicate what they already owe).
+ */
+export async function fanOut(env: Env, events: readonly IngestedEvent[]): Promise<IngestResult> {
+  const byShard = groupBy(events, (event) => ledgerShardOf(event.uuid));
+  const [knownPerShard, matches] = await Promise.all([
+    Promise.all([...byShard].map(([shard, group]) => ledgerStub(env, shard).known(group.map((event) => event.uuid)))),
+    directoryStub(env).match([...new Set(events.map((event) => event.code))]),
+  ]);
+  const known = new Set(knownPerShard.flat());
+  const fresh = events.filter((event) => !known.has(event.uuid));
+  const subscribersOf = (event: IngestedEvent) => matches[event.code] ?? [];
+
+  const owed = new Map<string, IngestedEvent[]>();
+  for (const event of fresh) {
+    for (const id of subscribersOf(event)) {
+      const group = owed.get(id);
+      if (group) group.push(event);
+      else owed.set(id, [event]);
+    }
+  }
+  try {
+    await Promise.all([...owed].map(([id, group]) => subscriptionStub(env, id).accept(group)));
+  } catch (error) {
+    throw new NotEnqueued(`enqueueing deliveries failed: ${String(error)}`);
+  }
+
+  let recordedElsewhere: string[];
+  try {
+    const freshByShard = groupBy(fresh, (event) => ledgerShardOf(event.uuid));
+    const committed = await Promise.all(
+      [...freshByShard].map(([shard, group]) =>
+        ledgerStub(env, shard).commit(group.map((event) => ({ event, subscriptionIds: subscribersOf(event) }))),
+      ),
+    );
+    recordedElsewhere = committed.flat();
+  } catch (error) {
+    throw new NotEnqueued(`recording events failed: ${String(error)}`);
+  }
+
+  const duplicate = new Set([...known, ...recordedElsewhere]);
+  return {
+    accepted: events.filter((event) => !duplicate.has(event.uuid)).map((event) => event.uuid),
+    duplicates: events.filter((event) => duplicate.has(event.uuid)).map((event) => event.uuid),
+  };
+}

@@ -1,0 +1,495 @@
+import { DurableObject } from "cloudflare:workers";
+import { configOf, type Config } from "../config";
+import { deliveryMessage, sendAll, type OpsEvent, type QueueMessage } from "../delivery/messages";
+import { nextStep, type Outcome } from "../delivery/retry-policy";
+import { generateSecret } from "../delivery/signature";
+import { typesMatchCode } from "../domain/catalog";
+import type { IngestedEvent } from "../domain/event";
+import type { DisabledReason, SubscriptionCreate, SubscriptionUpdate, SubscriptionView } from "../domain/subscription";
+import type { Env } from "../env";
+
+/**
+ * One subscription, and the single owner of everything about it: its settings and secrets, its
+ * consecutive-failure counter and disabled flag, every delivery owed to it and every attempt made.
+ */
+
+export const DELIVERY_STATUSES = ["pending", "delivered", "retrying", "failed", "held"] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+/** How long a rotated-out secret still signs deliveries. */
+const PREVIOUS_SECRET_TTL_MS = 24 * 60 * 60 * 1000;
+/** Delivered rows are kept this long (for `GET /v1/events/{uuid}` and deduplication), attempts likewise. */
+const RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** Bytes of a response body kept in the attempt log. */
+export const MAX_ERROR_LENGTH = 512;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS subscription (
+  singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+  id TEXT NOT NULL, name TEXT NOT NULL, target_url TEXT NOT NULL, event_types TEXT NOT NULL,
+  auth_header TEXT, secret TEXT NOT NULL, previous_secret TEXT, previous_secret_until INTEGER,
+  disabled INTEGER NOT NULL, disabled_reason TEXT, consecutive_failures INTEGER NOT NULL,
+  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+  event_id TEXT PRIMARY KEY, event_code TEXT NOT NULL, body TEXT NOT NULL,
+  status TEXT NOT NULL, attempts INTEGER NOT NULL, next_attempt_at INTEGER NOT NULL,
+  lease_until INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deliveries_by_status ON deliveries (status, next_attempt_at);
+CREATE TABLE IF NOT EXISTS attempts (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL, event_code TEXT NOT NULL,
+  attempt INTEGER NOT NULL, at INTEGER NOT NULL, outcome TEXT NOT NULL, status INTEGER,
+  duration_ms INTEGER NOT NULL, error TEXT
+);
+`;
+
+type SubscriptionRow = {
+  id: string;
+  name: string;
+  target_url: string;
+  event_types: string;
+  auth_header: string | null;
+  secret: string;
+  previous_secret: string | null;
+  previous_secret_until: number | null;
+  disabled: number;
+  disabled_reason: DisabledReason | null;
+  consecutive_failures: number;
+  created_at: number;
+  updated_at: number;
+};
+
+type DeliveryRow = {
+  event_id: string;
+  event_code: string;
+  body: string;
+  status: DeliveryStatus;
+  attempts: number;
+  next_attempt_at: number;
+  lease_until: number;
+  created_at: number;
+};
+
+type AttemptRow = {
+  seq: number;
+  event_id: string;
+  event_code: string;
+  attempt: number;
+  at: number;
+  outcome: Outcome;
+  status: number | null;
+  duration_ms: number;
+  error: string | null;
+};
+
+/** Where and how to deliver, for the consumer. */
+export interface DeliveryTarget {
+  readonly url: string;
+  readonly authorization: string | null;
+  /** The current secret first, then a rotated-out one while it is still valid. */
+  readonly secrets: string[];
+}
+
+export type ClaimDecision =
+  | { readonly eventId: string; readonly decision: "deliver"; readonly attempt: number; readonly body: string }
+  | { readonly eventId: string; readonly decision: "skip" }
+  | { readonly eventId: string; readonly decision: "later"; readonly delaySeconds: number };
+
+export interface Claim {
+  readonly target: DeliveryTarget;
+  readonly decisions: ClaimDecision[];
+}
+
+export interface AttemptReport {
+  readonly eventId: string;
+  readonly attempt: number;
+  readonly at: number;
+  readonly outcome: Outcome;
+  readonly status: number | null;
+  readonly durationMs: number;
+  readonly error: string | null;
+  readonly retryAfterSeconds: number | null;
+}
+
+export interface AttemptView {
+  eventId: string;
+  eventCode: string;
+  attempt: number;
+  at: string;
+  outcome: Outcome;
+  status: number | null;
+  durationMs: number;
+  error: string | null;
+}
+
+export interface DeliveryView {
+  status: DeliveryStatus;
+  attempts: number;
+}
+
+export function isoSeconds(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+export class SubscriptionObject extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+  private readonly config: Config;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.config = configOf(env);
+    this.sql = ctx.storage.sql;
+    this.sql.exec(SCHEMA);
+  }
+
+  // ---- settings -------------------------------------------------------------------------------
+
+  create(id: string, input: SubscriptionCreate): { subscription: SubscriptionView; secret: string } {
+    const now = Date.now();
+    const secret = generateSecret();
+    this.sql.exec(
+      `INSERT INTO subscription (singleton, id, name, target_url, event_types, auth_header, secret, disabled, disabled_reason, consecutive_failures, created_at, updated_at)
+       VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`,
+      id, input.name, input.targetUrl, JSON.stringify(input.eventTypes), input.authorization ?? null, secret,
+      input.disabled ? 1 : 0, input.disabled ? "manual" : null, now, now,
+    );
+    return { subscription: this.viewOf(this.row()!), secret };
+  }
+
+  view(): SubscriptionView | null {
+    const row = this.row();
+    return row ? this.viewOf(row) : null;
+  }
+
+  update(patch: SubscriptionUpdate): SubscriptionView | null {
+    const row = this.row();
+    if (!row) return null;
+    const now = Date.now();
+    const next: SubscriptionRow = {
+      ...row,
+      name: patch.name ?? row.name,
+      target_url: patch.targetUrl ?? row.target_url,
+      event_types: patch.eventTypes ? JSON.stringify(patch.eventTypes) : row.event_types,
+      auth_header: patch.authorization === undefined ? row.auth_header : patch.authorization,
+      updated_at: now,
+    };
+    if (patch.disabled === false) Object.assign(next, { disabled: 0, disabled_reason: null, consecutive_failures: 0 });
+    if (patch.disabled === true && !row.disabled) Object.assign(next, { disabled: 1, disabled_reason: "manual" });
+    this.sql.exec(
+      `UPDATE subscription SET name = ?, target_url = ?, event_types = ?, auth_header = ?, disabled = ?, disabled_reason = ?,
+       consecutive_failures = ?, updated_at = ?`,
+      next.name, next.target_url, next.event_types, next.auth_header, next.disabled, next.disabled_reason,
+      next.consecutive_failures, next.updated_at,
+    );
+    if (next.disabled) this.holdOwedDeliveries(now);
+    return this.viewOf(next);
+  }
+
+  /** Forgets the subscription and everything owed to it: nothing more is delivered. */
+  async remove(): Promise<boolean> {
+    if (!this.row()) return false;
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    this.sql.exec(SCHEMA); // this instance may still answer (404s) until it is evicted
+    return true;
+  }
+
+  secret(): string | null {
+    return this.row()?.secret ?? null;
+  }
+
+  rotateSecret(): string | null {
+    const row = this.row();
+    if (!row) return null;
+    const now = Date.now();
+    const secret = generateSecret();
+    this.sql.exec(
+      "UPDATE subscription SET secret = ?, previous_secret = ?, previous_secret_until = ?, updated_at = ?",
+      secret, row.secret, now + PREVIOUS_SECRET_TTL_MS, now,
+    );
+    return secret;
+  }
+
+  // ---- deliveries -------------------------------------------------------------------------------
+
+  /**
+   * Records the deliveries owed for these events (those its event types select) and enqueues them.
+   * Idempotent per event. If the queue refuses, the new records are removed again and the error
+   * propagates, so ingestion answers 503 having recorded nothing here. Returns how many are now owed.
+   */
+  async accept(events: readonly IngestedEvent[]): Promise<number> {
+    const row = this.row();
+    if (!row) return 0;
+    const eventTypes = JSON.parse(row.event_types) as string[];
+    const now = Date.now();
+    const status: DeliveryStatus = row.disabled ? "held" : "pending";
+    const fresh: string[] = [];
+    for (const event of events) {
+      if (!typesMatchCode(eventTypes, event.code)) continue;
+      const inserted = this.sql.exec(
+        `INSERT INTO deliveries (event_id, event_code, body, status, attempts, next_attempt_at, created_at, updated_at)
+         VALUES (?, ?, ?, ?, 0, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING`,
+        event.uuid, event.code, event.body, status, now, now, now,
+      ).rowsWritten;
+      if (inserted > 0) fresh.push(event.uuid);
+    }
+    if (fresh.length === 0 || row.disabled) return fresh.length;
+    try {
+      await this.enqueue(fresh.map((eventId) => ({ eventId, delaySeconds: 0 })));
+    } catch (error) {
+      for (const eventId of fresh) this.sql.exec("DELETE FROM deliveries WHERE event_id = ?", eventId);
+      throw error;
+    }
+    await this.scheduleWatchdog();
+    return fresh.length;
+  }
+
+  /**
+   * The consumer asks before each POST. Leases what is due so that a duplicate queue message
+   * cannot POST it twice at once; holds what is owed while the subscription is disabled.
+   */
+  claim(eventIds: readonly string[]): Claim | null {
+    const row = this.row();
+    if (!row) return null;
+    const now = Date.now();
+    const leaseUntil = now + this.config.deliveryTimeoutMs + 60_000;
+    const decisions = eventIds.map((eventId): ClaimDecision => {
+      const delivery = this.delivery(eventId);
+      if (!delivery || (delivery.status !== "pending" && delivery.status !== "retrying") || delivery.lease_until > now)
+        return { eventId, decision: "skip" };
+      if (row.disabled) {
+        this.setStatus(eventId, "held", now);
+        return { eventId, decision: "skip" };
+      }
+      if (delivery.next_attempt_at > now + 1000)
+        return { eventId, decision: "later", delaySeconds: Math.ceil((delivery.next_attempt_at - now) / 1000) };
+      this.sql.exec("UPDATE deliveries SET lease_until = ? WHERE event_id = ?", leaseUntil, eventId);
+      return { eventId, decision: "deliver", attempt: delivery.attempts + 1, body: delivery.body };
+    });
+    return { target: this.targetOf(row, now), decisions };
+  }
+
+  /**
+   * Records attempts and decides what follows each: delivered, a delayed retry, failed, or held.
+   * The failure counter and disabled flag change in the same storage transaction as the log.
+   */
+  async record(reports: readonly AttemptReport[]): Promise<void> {
+    const row = this.row();
+    if (!row) return;
+    const now = Date.now();
+    let failures = row.consecutive_failures;
+    let disabled: DisabledReason | null = row.disabled ? row.disabled_reason ?? "manual" : null;
+    const retries: { eventId: string; delaySeconds: number }[] = [];
+    const alerts: OpsEvent[] = [];
+
+    for (const report of reports) {
+      const delivery = this.delivery(report.eventId);
+      if (!delivery) continue;
+      this.sql.exec(
+        `INSERT INTO attempts (event_id, event_code, attempt, at, outcome, status, duration_ms, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        report.eventId, delivery.event_code, report.attempt, report.at, report.outcome, report.status, report.durationMs,
+        report.error?.slice(0, MAX_ERROR_LENGTH) ?? null,
+      );
+      if (delivery.status === "delivered") continue; // a duplicate message raced a finished delivery
+
+      const step = nextStep(report, this.config);
+      let status: DeliveryStatus;
+      let nextAttemptAt = delivery.next_attempt_at;
+      if (step.kind === "delivered") {
+        if (failures > 0) alerts.push({ type: "subscription.recovered", subscriptionId: row.id, failuresBefore: failures });
+        failures = 0;
+        status = "delivered";
+      } else {
+        failures += 1;
+        const reason = step.kind === "gone" ? "gone" : failures >= this.config.disableAfterFailures ? "failures" : null;
+        if (reason && !disabled) {
+          disabled = reason;
+          alerts.push({
+            type: "subscription.disabled", subscriptionId: row.id, reason, lastStatus: report.status,
+            lastError: report.error, consecutiveFailures: failures,
+          });
+        }
+        if (step.kind === "failed") {
+          status = "failed";
+          alerts.push({ type: "delivery.failed", subscriptionId: row.id, eventId: report.eventId, attempts: report.attempt });
+        } else if (disabled || step.kind === "gone") {
+          status = "held";
+        } else {
+          status = "retrying";
+          nextAttemptAt = now + step.delaySeconds * 1000;
+          retries.push({ eventId: report.eventId, delaySeconds: step.delaySeconds });
+        }
+      }
+      this.sql.exec(
+        "UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, lease_until = 0, updated_at = ? WHERE event_id = ?",
+        status, report.attempt, nextAttemptAt, now, report.eventId,
+      );
+    }
+
+    const newlyDisabled = disabled !== null && !row.disabled;
+    if (failures !== row.consecutive_failures || newlyDisabled) {
+      this.sql.exec(
+        "UPDATE subscription SET consecutive_failures = ?, disabled = ?, disabled_reason = ?, updated_at = ?",
+        failures, disabled ? 1 : 0, disabled, newlyDisabled ? now : row.updated_at,
+      );
+    }
+    if (newlyDisabled) this.holdOwedDeliveries(now);
+
+    try {
+      await this.enqueue(newlyDisabled ? [] : retries, alerts);
+    } catch (error) {
+      // The rows say what is owed; the watchdog alarm re-enqueues anything the queue did not take.
+      console.error(`subscription ${row.id}: enqueueing retries failed: ${String(error)}`);
+    }
+    await this.scheduleWatchdog();
+  }
+
+  deliveryOf(eventId: string): DeliveryView | null {
+    const delivery = this.delivery(eventId);
+    return delivery ? { status: delivery.status, attempts: delivery.attempts } : null;
+  }
+
+  attempts(limit: number, before: number | null): { items: AttemptView[]; nextCursor: number | null } {
+    const rows = this.sql
+      .exec<AttemptRow>("SELECT * FROM attempts WHERE seq < ? ORDER BY seq DESC LIMIT ?", before ?? Number.MAX_SAFE_INTEGER, limit + 1)
+      .toArray();
+    const page = rows.slice(0, limit);
+    return {
+      items: page.map((attempt) => ({
+        eventId: attempt.event_id, eventCode: attempt.event_code, attempt: attempt.attempt, at: new Date(attempt.at).toISOString(),
+        outcome: attempt.outcome, status: attempt.status, durationMs: attempt.duration_ms, error: attempt.error,
+      })),
+      nextCursor: rows.length > limit ? (page.at(-1)?.seq ?? null) : null,
+    };
+  }
+
+  /** Re-enqueues failed and held deliveries created in the window, with fresh attempts. */
+  async replay(since: number | null, until: number | null): Promise<number | "disabled" | null> {
+    const row = this.row();
+    if (!row) return null;
+    if (row.disabled) return "disabled";
+    const eventIds = this.sql
+      .exec<{ event_id: string }>(
+        "SELECT event_id FROM deliveries WHERE status IN ('failed', 'held') AND created_at >= ? AND created_at <= ? ORDER BY created_at",
+        since ?? 0, until ?? Number.MAX_SAFE_INTEGER,
+      )
+      .toArray()
+      .map((delivery) => delivery.event_id);
+    return this.restart(eventIds);
+  }
+
+  /** Sends one event again, whatever its delivery's state; held while the subscription is disabled. */
+  async redeliver(eventId: string): Promise<"queued" | "disabled" | "unknown"> {
+    const row = this.row();
+    if (!row || !this.delivery(eventId)) return "unknown";
+    if (row.disabled) return "disabled";
+    await this.restart([eventId]);
+    return "queued";
+  }
+
+  private async restart(eventIds: string[]): Promise<number> {
+    const now = Date.now();
+    for (const eventId of eventIds)
+      this.sql.exec(
+        "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?, lease_until = 0, updated_at = ? WHERE event_id = ?",
+        now, now, eventId,
+      );
+    await this.enqueue(eventIds.map((eventId) => ({ eventId, delaySeconds: 0 })));
+    await this.scheduleWatchdog();
+    return eventIds.length;
+  }
+
+  // ---- watchdog -----------------------------------------------------------------------------------
+
+  /**
+   * The queue is not the only record of what is owed: a message can be lost (a local restart, the
+   * dead letter queue, retention). Whatever is owed and overdue by more than the grace period is
+   * enqueued again; old finished rows are pruned.
+   */
+  override async alarm(): Promise<void> {
+    const row = this.row();
+    if (!row) return;
+    const now = Date.now();
+    const graceMs = this.config.redeliveryGraceSeconds * 1000;
+    const overdue = this.sql
+      .exec<{ event_id: string }>(
+        "SELECT event_id FROM deliveries WHERE status IN ('pending', 'retrying') AND next_attempt_at <= ? AND lease_until <= ? LIMIT 1000",
+        now - graceMs, now,
+      )
+      .toArray()
+      .map((delivery) => delivery.event_id);
+    for (const eventId of overdue) this.sql.exec("UPDATE deliveries SET next_attempt_at = ? WHERE event_id = ?", now, eventId);
+    if (overdue.length > 0) await this.enqueue(overdue.map((eventId) => ({ eventId, delaySeconds: 0 })));
+
+    const horizon = now - RETENTION_MS;
+    this.sql.exec("DELETE FROM deliveries WHERE status = 'delivered' AND updated_at < ?", horizon);
+    this.sql.exec("DELETE FROM attempts WHERE at < ?", horizon);
+    await this.scheduleWatchdog();
+  }
+
+  private async scheduleWatchdog(): Promise<void> {
+    const owed = this.sql
+      .exec<{ due: number | null; rows: number }>(
+        "SELECT MIN(CASE WHEN status IN ('pending', 'retrying') THEN next_attempt_at END) AS due, COUNT(*) AS rows FROM deliveries",
+      )
+      .one();
+    if (owed.rows === 0) return;
+    const wanted = owed.due === null ? Date.now() + DAY_MS : owed.due + this.config.redeliveryGraceSeconds * 1000;
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || wanted < current) await this.ctx.storage.setAlarm(wanted);
+  }
+
+  // ---- helpers ------------------------------------------------------------------------------------
+
+  private row(): SubscriptionRow | null {
+    return this.sql.exec<SubscriptionRow>("SELECT * FROM subscription").toArray()[0] ?? null;
+  }
+
+  private delivery(eventId: string): DeliveryRow | null {
+    return this.sql.exec<DeliveryRow>("SELECT * FROM deliveries WHERE event_id = ?", eventId).toArray()[0] ?? null;
+  }
+
+  private setStatus(eventId: string, status: DeliveryStatus, now: number): void {
+    this.sql.exec("UPDATE deliveries SET status = ?, lease_until = 0, updated_at = ? WHERE event_id = ?", status, now, eventId);
+  }
+
+  private holdOwedDeliveries(now: number): void {
+    this.sql.exec("UPDATE deliveries SET status = 'held', lease_until = 0, updated_at = ? WHERE status IN ('pending', 'retrying')", now);
+  }
+
+  private async enqueue(deliveries: readonly { eventId: string; delaySeconds: number }[], alerts: readonly OpsEvent[] = []): Promise<void> {
+    const id = this.row()?.id;
+    if (!id) return;
+    const messages: MessageSendRequest<QueueMessage>[] = deliveries.map(({ eventId, delaySeconds }) => ({
+      body: deliveryMessage(id, eventId),
+      delaySeconds,
+    }));
+    if (this.config.opsWebhookUrl) {
+      const at = new Date().toISOString();
+      for (const event of alerts) messages.push({ body: { type: "ops", id: `ops_${crypto.randomUUID()}`, at, event } });
+    }
+    if (messages.length > 0) await sendAll(this.env.DELIVERIES, messages);
+  }
+
+  private targetOf(row: SubscriptionRow, now: number): DeliveryTarget {
+    const secrets = [row.secret];
+    if (row.previous_secret && (row.previous_secret_until ?? 0) > now) secrets.push(row.previous_secret);
+    return { url: row.target_url, authorization: row.auth_header, secrets };
+  }
+
+  private viewOf(row: SubscriptionRow): SubscriptionView {
+    return {
+      id: row.id,
+      name: row.name,
+      targetUrl: row.target_url,
+      eventTypes: JSON.parse(row.event_types) as string[],
+      disabled: row.disabled === 1,
+      disabledReason: row.disabled ? row.disabled_reason : null,
+      consecutiveFailures: row.consecutive_failures,
+      createdAt: isoSeconds(row.created_at),
+      updatedAt: isoSeconds(row.updated_at),
+    };
+  }
+}

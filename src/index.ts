@@ -1,0 +1,13 @@
+import { app } from "./api/app";
+import { consumeBatch } from "./delivery/consumer";
+import type { QueueMessage } from "./delivery/messages";
+import type { Env } from "./env";
+
+export { EventLedger } from "./durable/event-ledger";
+export { SubscriptionDirectory } from "./durable/subscription-directory";
+export { SubscriptionObject } from "./durable/subscription-object";
+
+export default {
+  fetch: app.fetch,
+  queue: (batch, env) => consumeBatch(batch, env),
+} satisfies ExportedHandler<Env, QueueMessage>;
