@@ -1,0 +1,86 @@
+import { SELF, env } from "cloudflare:test";
+import { expect } from "vitest";
+import type { SubscriptionView } from "../../src/domain/subscription";
+import type { ReceivedRequest } from "../support/receiver";
+
+export const API_TOKEN = "test-api-token";
+export const INGEST_TOKEN = "test-ingest-token";
+
+export function api(path: string, init: RequestInit & { token?: string | null; json?: unknown } = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  const token = init.token === undefined ? API_TOKEN : init.token;
+  if (token !== null) headers.set("authorization", `Bearer ${token}`);
+  let body = init.body;
+  if (init.json !== undefined) {
+    headers.set("content-type", "application/json");
+    body = JSON.stringify(init.json);
+  }
+  return SELF.fetch(`https://doorbell.test${path}`, { ...init, headers, body });
+}
+
+/** A bucket name unique to this call, so tests never see each other's deliveries. */
+export function bucket(name = "b"): string {
+  return `${name}-${crypto.randomUUID().slice(0, 8)}`;
+}
+
+export function receiverUrl(bucketName: string, behaviour = "ok"): string {
+  return `${env.TEST_RECEIVER_URL}/${bucketName}/${behaviour}`;
+}
+
+export async function received(bucketName: string): Promise<ReceivedRequest[]> {
+  const response = await fetch(`${env.TEST_RECEIVER_URL}/_requests/${bucketName}`);
+  return (await response.json()) as ReceivedRequest[];
+}
+
+export type CreatedSubscription = SubscriptionView & { secret: string };
+
+export async function createSubscription(fields: Partial<{ name: string; targetUrl: string; eventTypes: string[]; disabled: boolean; authorization: string }> = {}): Promise<CreatedSubscription> {
+  const response = await api("/v1/webhooks/subscriptions", {
+    method: "POST",
+    json: { name: "test", targetUrl: receiverUrl(bucket()), eventTypes: ["*"], ...fields },
+  });
+  expect(response.status, await response.clone().text()).toBe(201);
+  return (await response.json()) as CreatedSubscription;
+}
+
+export async function getSubscription(id: string): Promise<SubscriptionView> {
+  const response = await api(`/v1/webhooks/subscriptions/${id}`);
+  expect(response.status).toBe(200);
+  return (await response.json()) as SubscriptionView;
+}
+
+export function makeEvent(overrides: Record<string, unknown> = {}): Record<string, unknown> & { uuid: string; code: string } {
+  const uuid = crypto.randomUUID();
+  return {
+    uuid,
+    code: "document.update",
+    links: [{ rel: "self", href: `/events/${uuid}` }],
+    created_at: "2026-11-22T10:00:00+00:00",
+    created_by: "john_doe",
+    resource: {
+      code: "product_blue_pant",
+      type: "document",
+      document_type_code: "product",
+      links: [{ rel: "self", href: "https://example.quable.com/api/documents/product_blue_pant" }],
+      locales: { updated: ["fr_FR"], inherited: ["en_GB", "fr_FR"] },
+    },
+    ...overrides,
+  };
+}
+
+export async function ingest(body: unknown, token: string = INGEST_TOKEN): Promise<Response> {
+  return api("/v1/events", { method: "POST", json: body, token });
+}
+
+/** Polls until `check` stops throwing (an expect inside it) or the time runs out. */
+export async function eventually<T>(check: () => Promise<T>, timeoutMs = 15_000, intervalMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+  }
+}

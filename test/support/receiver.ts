@@ -1,0 +1,85 @@
+import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/**
+ * A real HTTP endpoint for deliveries, on 127.0.0.1. Paths are `/<bucket>/<behaviour>`:
+ *   ok | status-<code> (with ?retry-after=<value>) | slow-<ms> | redirect | gone | flaky-<n> (n failures, then 200)
+ * Every request is recorded per bucket; `GET /_requests/<bucket>` returns them as JSON.
+ */
+export interface ReceivedRequest {
+  readonly path: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string;
+  readonly receivedAt: number;
+}
+
+export interface Receiver {
+  readonly url: string;
+  readonly server: Server;
+  readonly requests: Map<string, ReceivedRequest[]>;
+  close(): Promise<void>;
+}
+
+export async function startReceiver(): Promise<Receiver> {
+  const requests = new Map<string, ReceivedRequest[]>();
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      const url = new URL(req.url ?? "/", "http://receiver");
+      const [bucket = "", behaviour = "ok"] = url.pathname.slice(1).split("/");
+      if (bucket === "_requests") {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify(requests.get(behaviour) ?? []));
+        return;
+      }
+      const seen = requests.get(bucket) ?? [];
+      seen.push({ path: url.pathname, headers: req.headers, body: Buffer.concat(chunks).toString("utf8"), receivedAt: Date.now() });
+      requests.set(bucket, seen);
+      respond(behaviour, seen.length, url.searchParams, res);
+    });
+  });
+  server.keepAliveTimeout = 1000;
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    server,
+    requests,
+    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}
+
+function respond(behaviour: string, count: number, query: URLSearchParams, res: import("node:http").ServerResponse): void {
+  const [kind = "ok", arg = ""] = behaviour.split(/-(.*)/s);
+  const send = (status: number, headers: Record<string, string> = {}) => {
+    res.writeHead(status, { "content-type": "text/plain", ...headers });
+    res.end(status >= 300 ? `receiver answered ${status}` : "ok");
+  };
+  switch (kind) {
+    case "status": {
+      const retryAfter = query.get("retry-after");
+      return send(Number(arg), retryAfter ? { "retry-after": retryAfter } : {});
+    }
+    case "slow":
+      setTimeout(() => send(200), Number(arg)).unref();
+      return;
+    case "redirect":
+      return send(302, { location: "http://127.0.0.1:1/elsewhere" });
+    case "gone":
+      return send(410);
+    case "flaky":
+      return send(count <= Number(arg) ? 500 : 200);
+    default:
+      return send(200);
+  }
+}
+
+/** A port that nothing listens on (bound, then released). */
+export async function closedPort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}

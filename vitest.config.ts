@@ -1,0 +1,49 @@
+import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+
+export const TEST_API_TOKEN = "test-api-token";
+export const TEST_INGEST_TOKEN = "test-ingest-token";
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        // Unit and integration tests inside workerd: real Durable Objects, real queues, real HTTP receivers.
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                API_TOKEN: TEST_API_TOKEN,
+                INGEST_TOKEN: TEST_INGEST_TOKEN,
+                RETRY_DELAY_SECONDS: "1",
+                REDELIVERY_GRACE_SECONDS: "30",
+                ALLOW_HTTP_TARGETS: "true",
+                ALLOW_PRIVATE_TARGETS: "true",
+                TEST_RECEIVER_URL: inject("receiverUrl"),
+                TEST_CLOSED_PORT: String(inject("closedPort")),
+              },
+              queueConsumers: { "doorbell-deliveries": { maxBatchTimeout: 0.05 } },
+            },
+          })),
+        ],
+        test: {
+          name: "workers",
+          include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"],
+          globalSetup: ["./test/support/global-setup.ts"],
+          testTimeout: 30_000,
+        },
+      },
+      {
+        // End to end: `wrangler dev` started as a user would, driven over HTTP from Node.
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+    ],
+  },
+});
