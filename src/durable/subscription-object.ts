@@ -136,6 +136,8 @@ export function isoSeconds(ms: number): string {
 export class SubscriptionObject extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private readonly config: Config;
+  /** Pruning scans old rows, so it runs at most daily per instance (the alarm fires far more often). */
+  private lastPrunedAt = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -423,20 +425,28 @@ export class SubscriptionObject extends DurableObject<Env> {
     for (const eventId of overdue) this.sql.exec("UPDATE deliveries SET next_attempt_at = ? WHERE event_id = ?", now, eventId);
     if (overdue.length > 0) await this.enqueue(overdue.map((eventId) => ({ eventId, delaySeconds: 0 })));
 
-    const horizon = now - RETENTION_MS;
-    this.sql.exec("DELETE FROM deliveries WHERE status = 'delivered' AND updated_at < ?", horizon);
-    this.sql.exec("DELETE FROM attempts WHERE at < ?", horizon);
+    if (now - this.lastPrunedAt > DAY_MS) {
+      const horizon = now - RETENTION_MS;
+      this.sql.exec("DELETE FROM deliveries WHERE status = 'delivered' AND updated_at < ?", horizon);
+      this.sql.exec("DELETE FROM attempts WHERE at < ?", horizon);
+      this.lastPrunedAt = now;
+    }
     await this.scheduleWatchdog();
   }
 
+  /** Index lookups only: this runs after every accept and record, so it must not scan the table. */
   private async scheduleWatchdog(): Promise<void> {
-    const owed = this.sql
-      .exec<{ due: number | null; rows: number }>(
-        "SELECT MIN(CASE WHEN status IN ('pending', 'retrying') THEN next_attempt_at END) AS due, COUNT(*) AS rows FROM deliveries",
+    const earliestDue = this.sql
+      .exec<{ due: number | null }>(
+        `SELECT MIN(due) AS due FROM (
+           SELECT MIN(next_attempt_at) AS due FROM deliveries WHERE status = 'pending'
+           UNION ALL SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'retrying')`,
       )
-      .one();
-    if (owed.rows === 0) return;
-    const wanted = owed.due === null ? Date.now() + DAY_MS : owed.due + this.config.redeliveryGraceSeconds * 1000;
+      .one().due;
+    let wanted: number;
+    if (earliestDue !== null) wanted = earliestDue + this.config.redeliveryGraceSeconds * 1000;
+    else if (this.sql.exec("SELECT 1 FROM deliveries LIMIT 1").toArray().length > 0) wanted = Date.now() + DAY_MS; // pruning
+    else return;
     const current = await this.ctx.storage.getAlarm();
     if (current === null || wanted < current) await this.ctx.storage.setAlarm(wanted);
   }

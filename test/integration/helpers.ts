@@ -1,7 +1,7 @@
 import { SELF, env } from "cloudflare:test";
 import { expect } from "vitest";
 import type { SubscriptionView } from "../../src/domain/subscription";
-import type { ReceivedRequest } from "../support/receiver";
+import type { ReceivedRequest } from "../support/received-request";
 
 export const API_TOKEN = "test-api-token";
 export const INGEST_TOKEN = "test-ingest-token";

@@ -1,18 +1,14 @@
-import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { ReceivedRequest } from "./received-request";
+
+export type { ReceivedRequest };
 
 /**
  * A real HTTP endpoint for deliveries, on 127.0.0.1. Paths are `/<bucket>/<behaviour>`:
  *   ok | status-<code> (with ?retry-after=<value>) | slow-<ms> | redirect | gone | flaky-<n> (n failures, then 200)
  * Every request is recorded per bucket; `GET /_requests/<bucket>` returns them as JSON.
  */
-export interface ReceivedRequest {
-  readonly path: string;
-  readonly headers: IncomingHttpHeaders;
-  readonly body: string;
-  readonly receivedAt: number;
-}
-
 export interface Receiver {
   readonly url: string;
   readonly server: Server;
@@ -50,7 +46,7 @@ export async function startReceiver(): Promise<Receiver> {
   };
 }
 
-function respond(behaviour: string, count: number, query: URLSearchParams, res: import("node:http").ServerResponse): void {
+function respond(behaviour: string, count: number, query: URLSearchParams, res: ServerResponse): void {
   const [kind = "ok", arg = ""] = behaviour.split(/-(.*)/s);
   const send = (status: number, headers: Record<string, string> = {}) => {
     res.writeHead(status, { "content-type": "text/plain", ...headers });

@@ -1,0 +1,7 @@
+/** What the test receiver recorded of one request; shared by tests in workerd and in Node. */
+export interface ReceivedRequest {
+  readonly path: string;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: string;
+  readonly receivedAt: number;
+}
