@@ -3,6 +3,8 @@ import { defineConfig } from "vitest/config";
 
 export const TEST_API_TOKEN = "test-api-token";
 export const TEST_INGEST_TOKEN = "test-ingest-token";
+/** Signs operational alerts in tests; base64 of 32 bytes, like a real secret. */
+export const TEST_OPS_WEBHOOK_SECRET = "whsec_ZG9vcmJlbGwtdGVzdC1vcHMtc2VjcmV0LTMyYnl0ZXM=";
 
 export default defineConfig({
   test: {
@@ -22,6 +24,9 @@ export default defineConfig({
                 ALLOW_PRIVATE_TARGETS: "true",
                 TEST_RECEIVER_URL: inject("receiverUrl"),
                 TEST_CLOSED_PORT: String(inject("closedPort")),
+                // Operational alerts of every test go to one receiver bucket; tests filter it by subscription id.
+                OPS_WEBHOOK_URL: `${inject("receiverUrl")}/ops-alerts/ok`,
+                OPS_WEBHOOK_SECRET: TEST_OPS_WEBHOOK_SECRET,
               },
               queueConsumers: { "doorbell-deliveries": { maxBatchTimeout: 0.05 } },
             },
@@ -41,6 +46,16 @@ export default defineConfig({
           include: ["test/e2e/**/*.test.ts"],
           environment: "node",
           testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        // The dashboard in a real browser: Debian's Chromium, driven by playwright-core, against `wrangler dev`.
+        test: {
+          name: "browser",
+          include: ["test/browser/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 180_000,
           hookTimeout: 120_000,
         },
       },

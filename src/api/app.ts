@@ -1,8 +1,10 @@
+import { configOf } from "../config";
 import { errorResponse, notFound } from "./errors";
 import { requireToken } from "./auth";
 import { eventTypes } from "./event-types";
 import { events } from "./events";
 import { createRouter } from "./router";
+import { dashboard } from "../dashboard";
 import { subscriptions } from "./subscriptions";
 import packageJson from "../../package.json";
 
@@ -13,12 +15,19 @@ app.notFound(() => {
   throw notFound("route");
 });
 
+// A bad [vars] value fails every request loudly (500 naming it), not just the routes that happen to read it.
+app.use("*", async (c, next) => {
+  configOf(c.env);
+  await next();
+});
+
 app.get("/health", (c) => c.json({ ok: true }));
 
 app.use("/v1/*", requireToken());
 app.route("/v1/webhooks/subscriptions", subscriptions);
 app.route("/v1/events", events);
 app.route("/v1/event-types", eventTypes);
+app.route("/", dashboard);
 
 app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
   type: "http",

@@ -5,7 +5,7 @@ import { ApiError } from "./errors";
 const encoder = new TextEncoder();
 
 /** Equal-time comparison: both sides are hashed first so that neither length nor content leaks through timing. */
-async function tokensEqual(given: string, expected: string): Promise<boolean> {
+export async function tokensEqual(given: string, expected: string): Promise<boolean> {
   const [a, b] = await Promise.all([
     crypto.subtle.digest("SHA-256", encoder.encode(given)),
     crypto.subtle.digest("SHA-256", encoder.encode(expected)),

@@ -6,11 +6,11 @@ import { DELIVERY_STATUSES } from "../durable/subscription-object";
 import { ledgerShardOf, ledgerStub, subscriptionStub } from "../env";
 import { jsonBody, parseJson, readBodyText } from "./body";
 import { ApiError, ValidationFailed, notFound } from "./errors";
+import { EVENT_UUID, lookupEvent } from "./event-lookup";
 import { BEARER_SECURITY, createRouter } from "./router";
 import { ErrorBody, ValidationErrorsBody, json } from "./schemas";
 
 const tags = ["Events"];
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const UuidParam = z.object({ uuid: z.string().openapi({ param: { name: "uuid", in: "path" }, example: "ce6c64a3-4f27-4b0e-862c-ee780eae06d1" }) });
 
@@ -37,7 +37,8 @@ export const events = createRouter();
 // Documented from the same schema that validates it; validated by hand so that the 422 map names
 // each event (`events[3].resource.code`) and the limits answer 413 before any schema work.
 events.openAPIRegistry.registerPath({
-  method: "post", path: "/v1/events", tags, security: BEARER_SECURITY, summary: "Ingest events",
+  // Relative to where this router is mounted (/v1/events), like the createRoute paths below.
+  method: "post", path: "/", tags, security: BEARER_SECURITY, summary: "Ingest events",
   description:
     "One event (exactly what a Quable webhook sends), an array, or `{events: [...]}`: at most 1,000 events and 5 MiB, " +
     "64 KiB per event. Idempotent on `uuid`. 202 means every delivery is durably enqueued; on 503 nothing was recorded " +
@@ -72,20 +73,8 @@ events.openapi(
     responses: { 200: json(EventDeliveries, "The event as ingested, and each matched subscription's delivery"), 404: json(ErrorBody, "Unknown event") },
   }),
   async (c) => {
-    const uuid = c.req.valid("param").uuid.toLowerCase();
-    if (!UUID.test(uuid)) throw notFound("event");
-    const entry = await ledgerStub(c.env, ledgerShardOf(uuid)).get(uuid);
-    if (!entry) throw notFound("event");
-    const deliveries = await Promise.all(
-      entry.subscriptionIds.map(async (subscriptionId) => {
-        const delivery = await subscriptionStub(c.env, subscriptionId).deliveryOf(uuid);
-        return delivery ? { subscriptionId, ...delivery } : null;
-      }),
-    );
-    return c.json(
-      { event: JSON.parse(entry.body) as z.infer<typeof Event>, receivedAt: entry.receivedAt, deliveries: deliveries.filter((delivery) => delivery !== null) },
-      200,
-    );
+    const { body, receivedAt, deliveries } = await lookupEvent(c.env, c.req.valid("param").uuid);
+    return c.json({ event: JSON.parse(body) as z.infer<typeof Event>, receivedAt, deliveries }, 200);
   },
 );
 
@@ -104,7 +93,7 @@ events.openapi(
   async (c) => {
     const uuid = c.req.valid("param").uuid.toLowerCase();
     const { subscriptionId } = c.req.valid("json") ?? {}; // the body is optional
-    if (!UUID.test(uuid)) throw notFound("event");
+    if (!EVENT_UUID.test(uuid)) throw notFound("event");
     const entry = await ledgerStub(c.env, ledgerShardOf(uuid)).get(uuid);
     if (!entry) throw notFound("event");
     const targets = subscriptionId === undefined ? entry.subscriptionIds : entry.subscriptionIds.filter((id) => id === subscriptionId);

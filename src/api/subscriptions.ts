@@ -1,14 +1,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { SUBSCRIPTION_ID_PATTERN, Subscription, SubscriptionCreateRequest, SubscriptionSecret, SubscriptionUpdateRequest, SubscriptionWithSecret } from "../domain/subscription";
-import { newSubscriptionId } from "../domain/ids";
-import { targetUrlProblem } from "../domain/target-url";
-import type { ValidationErrors } from "../domain/validation-errors";
-import { configOf } from "../config";
-import { directoryStub, subscriptionStub, type Env } from "../env";
+import { Subscription, SubscriptionCreateRequest, SubscriptionSecret, SubscriptionUpdateRequest, SubscriptionWithSecret } from "../domain/subscription";
+import { directoryStub, subscriptionStub } from "../env";
 import { jsonBody } from "./body";
-import { ApiError, ValidationFailed, notFound } from "./errors";
+import { notFound } from "./errors";
 import { BEARER_SECURITY, createRouter } from "./router";
 import { ErrorBody, ValidationErrorsBody, json } from "./schemas";
+import {
+  createSubscription, deleteSubscription, replayDeliveries, revealSecret, rotateSecret, subscriptionStubFor, updateSubscription, viewSubscription,
+} from "./subscription-service";
 
 const readBody = jsonBody(64 * 1024);
 const tags = ["Subscriptions"];
@@ -52,18 +51,6 @@ const ReplayRequest = z
 const notFoundResponse = { 404: json(ErrorBody, "No such subscription") };
 const invalidResponse = { 422: json(ValidationErrorsBody, "The body or query failed validation") };
 
-/** Unknown ids never reach a Durable Object: a malformed id is simply not found. */
-function stubFor(env: Env, id: string) {
-  if (!SUBSCRIPTION_ID_PATTERN.test(id)) throw notFound("subscription");
-  return subscriptionStub(env, id);
-}
-
-function checkTarget(env: Env, targetUrl: string | undefined): void {
-  if (targetUrl === undefined) return;
-  const problem = targetUrlProblem(targetUrl, configOf(env).targetPolicy);
-  if (problem) throw new ValidationFailed({ targetUrl: [problem] } satisfies ValidationErrors);
-}
-
 export const subscriptions = createRouter();
 
 subscriptions.openapi(
@@ -73,14 +60,7 @@ subscriptions.openapi(
     request: { body: { required: true, content: { "application/json": { schema: SubscriptionCreateRequest } } } },
     responses: { 201: json(SubscriptionWithSecret, "Created"), ...invalidResponse },
   }),
-  async (c) => {
-    const input = c.req.valid("json");
-    checkTarget(c.env, input.targetUrl);
-    const id = newSubscriptionId();
-    const created = await subscriptionStub(c.env, id).create(id, input);
-    await directoryStub(c.env).put(id, Date.now(), input.eventTypes);
-    return c.json({ ...created.subscription, secret: created.secret }, 201);
-  },
+  async (c) => c.json(await createSubscription(c.env, c.req.valid("json")), 201),
 );
 
 subscriptions.openapi(
@@ -115,11 +95,7 @@ subscriptions.openapi(
     request: { params: IdParam },
     responses: { 200: json(Subscription, "The subscription"), ...notFoundResponse },
   }),
-  async (c) => {
-    const view = await stubFor(c.env, c.req.valid("param").id).view();
-    if (!view) throw notFound("subscription");
-    return c.json(view, 200);
-  },
+  async (c) => c.json(await viewSubscription(c.env, c.req.valid("param").id), 200),
 );
 
 subscriptions.openapi(
@@ -129,16 +105,7 @@ subscriptions.openapi(
     request: { params: IdParam, body: { required: true, content: { "application/json": { schema: SubscriptionUpdateRequest } } } },
     responses: { 200: json(Subscription, "The updated subscription"), ...notFoundResponse, ...invalidResponse },
   }),
-  async (c) => {
-    const { id } = c.req.valid("param");
-    const patch = c.req.valid("json");
-    const stub = stubFor(c.env, id);
-    checkTarget(c.env, patch.targetUrl);
-    const view = await stub.update(patch);
-    if (!view) throw notFound("subscription");
-    if (patch.eventTypes) await directoryStub(c.env).put(id, Date.now(), view.eventTypes);
-    return c.json(view, 200);
-  },
+  async (c) => c.json(await updateSubscription(c.env, c.req.valid("param").id, c.req.valid("json")), 200),
 );
 
 subscriptions.openapi(
@@ -148,10 +115,7 @@ subscriptions.openapi(
     responses: { 204: { description: "Deleted; nothing more is delivered to it" }, ...notFoundResponse },
   }),
   async (c) => {
-    const { id } = c.req.valid("param");
-    const removed = await stubFor(c.env, id).remove();
-    await directoryStub(c.env).remove(id);
-    if (!removed) throw notFound("subscription");
+    await deleteSubscription(c.env, c.req.valid("param").id);
     return c.body(null, 204);
   },
 );
@@ -162,11 +126,7 @@ subscriptions.openapi(
     request: { params: IdParam },
     responses: { 200: json(SubscriptionSecret, "The current secret"), ...notFoundResponse },
   }),
-  async (c) => {
-    const secret = await stubFor(c.env, c.req.valid("param").id).secret();
-    if (!secret) throw notFound("subscription");
-    return c.json({ secret }, 200);
-  },
+  async (c) => c.json({ secret: await revealSecret(c.env, c.req.valid("param").id) }, 200),
 );
 
 subscriptions.openapi(
@@ -176,11 +136,7 @@ subscriptions.openapi(
     request: { params: IdParam },
     responses: { 200: json(SubscriptionSecret, "The new secret"), ...notFoundResponse },
   }),
-  async (c) => {
-    const secret = await stubFor(c.env, c.req.valid("param").id).rotateSecret();
-    if (!secret) throw notFound("subscription");
-    return c.json({ secret }, 200);
-  },
+  async (c) => c.json({ secret: await rotateSecret(c.env, c.req.valid("param").id) }, 200),
 );
 
 subscriptions.openapi(
@@ -191,7 +147,7 @@ subscriptions.openapi(
   }),
   async (c) => {
     const { limit, cursor } = c.req.valid("query");
-    const stub = stubFor(c.env, c.req.valid("param").id);
+    const stub = subscriptionStubFor(c.env, c.req.valid("param").id);
     const [view, page] = await Promise.all([stub.view(), stub.attempts(limit, cursor === undefined ? null : Number(cursor))]);
     if (!view) throw notFound("subscription");
     return c.json({ attempts: page.items, nextCursor: page.nextCursor === null ? null : String(page.nextCursor) }, 200);
@@ -212,12 +168,7 @@ subscriptions.openapi(
   }),
   async (c) => {
     const { since, until } = c.req.valid("json") ?? {}; // the body is optional
-    const result = await stubFor(c.env, c.req.valid("param").id).replay(
-      since ? Date.parse(since) : null,
-      until ? Date.parse(until) : null,
-    );
-    if (result === null) throw notFound("subscription");
-    if (result === "disabled") throw new ApiError(409, "conflict", "the subscription is disabled; re-enable it (PATCH {\"disabled\": false}) before replaying");
-    return c.json({ queued: result }, 202);
+    const queued = await replayDeliveries(c.env, c.req.valid("param").id, since ? Date.parse(since) : null, until ? Date.parse(until) : null);
+    return c.json({ queued }, 202);
   },
 );

@@ -49,7 +49,7 @@ export async function attemptDelivery(request: AttemptRequest): Promise<AttemptR
       await response.body?.cancel();
       return report({ outcome, status: response.status, error: null, retryAfterSeconds: null });
     }
-    const excerpt = await readExcerpt(response);
+    const excerpt = redact(await readExcerpt(response), request.target);
     return report({
       outcome,
       status: response.status,
@@ -87,6 +87,13 @@ async function readExcerpt(response: Response): Promise<string> {
     offset += chunk.byteLength;
   }
   return new TextDecoder().decode(bytes.subarray(0, RESPONSE_EXCERPT_BYTES)).trim();
+}
+
+/** An endpoint may echo our request back: its credentials never reach the attempt log. */
+function redact(text: string, target: DeliveryTarget): string {
+  let safe = text;
+  for (const secret of [target.authorization, ...target.secrets]) if (secret) safe = safe.replaceAll(secret, "[redacted]");
+  return safe;
 }
 
 function errorMessage(error: unknown): string {

@@ -4,8 +4,9 @@ import { attemptDelivery } from "./attempt";
 import type { DeliveryMessage, OpsMessage, QueueMessage } from "./messages";
 
 /**
- * The queue consumer. Messages are grouped by subscription: one claim and one record per group,
- * and every POST of the batch runs concurrently, so a slow endpoint holds back only its own group.
+ * The queue consumer. Delivery messages are grouped by subscription and handed to that
+ * subscription's object in one call, which POSTs in the background: a batch is done in
+ * milliseconds whatever its endpoints do. Operational alerts are POSTed from here.
  */
 export async function consumeBatch(batch: MessageBatch<QueueMessage>, env: Env): Promise<void> {
   const config = configOf(env);
@@ -27,30 +28,11 @@ export async function consumeBatch(batch: MessageBatch<QueueMessage>, env: Env):
 
 async function deliverGroup(subscriptionId: string, messages: Message<DeliveryMessage>[], env: Env, config: Config): Promise<void> {
   try {
-    const subscription = subscriptionStub(env, subscriptionId);
-    const eventIds = [...new Set(messages.map((message) => message.body.eventId))];
-    const claim = await subscription.claim(eventIds);
-    if (claim) {
-      const later: Promise<unknown>[] = [];
-      const attempts = [];
-      for (const decision of claim.decisions) {
-        if (decision.decision === "later")
-          later.push(env.DELIVERIES.send({ type: "delivery", subscriptionId, eventId: decision.eventId }, { delaySeconds: decision.delaySeconds }));
-        if (decision.decision === "deliver")
-          attempts.push(
-            attemptDelivery({
-              target: claim.target, messageId: decision.eventId, body: decision.body, attempt: decision.attempt,
-              timeoutMs: config.deliveryTimeoutMs, policy: config.targetPolicy,
-            }),
-          );
-      }
-      const [reports] = await Promise.all([Promise.all(attempts), Promise.all(later)]);
-      if (reports.length > 0) await subscription.record(reports);
-    }
+    await subscriptionStub(env, subscriptionId).dispatch([...new Set(messages.map((message) => message.body.eventId))]);
     for (const message of messages) message.ack();
   } catch (error) {
-    // A fault of ours (an object unreachable), not the endpoint's: let the queue try again, then dead-letter.
-    console.error(`delivering to subscription ${subscriptionId} failed: ${String(error)}`);
+    // A fault of ours (the object unreachable), not the endpoint's: let the queue try again, then dead-letter.
+    console.error(`dispatching to subscription ${subscriptionId} failed: ${String(error)}`);
     for (const message of messages) message.retry({ delaySeconds: config.retryDelaySeconds });
   }
 }

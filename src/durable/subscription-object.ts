@@ -1,7 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
 import { configOf, type Config } from "../config";
 import { deliveryMessage, sendAll, type OpsEvent, type QueueMessage } from "../delivery/messages";
-import { nextStep, type Outcome } from "../delivery/retry-policy";
+import { attemptDelivery } from "../delivery/attempt";
+import { OUTCOMES, nextStep, type Outcome } from "../delivery/retry-policy";
 import { generateSecret } from "../delivery/signature";
 import { typesMatchCode } from "../domain/catalog";
 import type { IngestedEvent } from "../domain/event";
@@ -21,6 +22,13 @@ const PREVIOUS_SECRET_TTL_MS = 24 * 60 * 60 * 1000;
 /** Delivered rows are kept this long (for `GET /v1/events/{uuid}` and deduplication), attempts likewise. */
 const RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
+/**
+ * A claimed delivery is leased for one POST (at most DELIVERY_TIMEOUT_MS) plus this, for the record
+ * call that follows it. A crash mid-delivery leaves the lease behind: the watchdog waits it out.
+ */
+const LEASE_MARGIN_MS = 15_000;
+/** How soon the watchdog looks again at owed deliveries that are overdue but still leased. */
+const WATCHDOG_RECHECK_MS = 1_000;
 /** Bytes of a response body kept in the attempt log. */
 export const MAX_ERROR_LENGTH = 512;
 
@@ -92,12 +100,12 @@ export interface DeliveryTarget {
   readonly secrets: string[];
 }
 
-export type ClaimDecision =
+type ClaimDecision =
   | { readonly eventId: string; readonly decision: "deliver"; readonly attempt: number; readonly body: string }
   | { readonly eventId: string; readonly decision: "skip" }
   | { readonly eventId: string; readonly decision: "later"; readonly delaySeconds: number };
 
-export interface Claim {
+interface Claim {
   readonly target: DeliveryTarget;
   readonly decisions: ClaimDecision[];
 }
@@ -127,6 +135,20 @@ export interface AttemptView {
 export interface DeliveryView {
   status: DeliveryStatus;
   attempts: number;
+}
+
+export type OutcomeCounts = Record<Outcome, number>;
+
+/** What the operator dashboard shows of a subscription, read in one call (see `summary`). */
+export interface SubscriptionSummary {
+  subscription: SubscriptionView;
+  lastAttempt: { at: string; outcome: Outcome; status: number | null } | null;
+  /** Attempts of the last 24 hours. */
+  lastDay: OutcomeCounts;
+  /** Deliveries not (yet) delivered, by status. */
+  owed: Record<Exclude<DeliveryStatus, "delivered">, number>;
+  /** Attempts per time bucket, oldest first; the last bucket holds now. */
+  chart: { start: string; bucketMs: number; buckets: OutcomeCounts[] };
 }
 
 export function isoSeconds(ms: number): string {
@@ -249,14 +271,43 @@ export class SubscriptionObject extends DurableObject<Env> {
   }
 
   /**
-   * The consumer asks before each POST. Leases what is due so that a duplicate queue message
-   * cannot POST it twice at once; holds what is owed while the subscription is disabled.
+   * The queue consumer hands over the deliveries its messages point at and gets its answer at once:
+   * the POSTs run here in the background, so a slow endpoint holds back only its own subscription,
+   * never the consumer's batch. A delivery that is not due yet goes back on the queue with the rest
+   * of its delay. If this object is lost mid-POST, the lease runs out and the watchdog re-enqueues.
    */
-  claim(eventIds: readonly string[]): Claim | null {
+  async dispatch(eventIds: readonly string[]): Promise<void> {
+    const claim = this.claim(eventIds);
+    if (!claim) return;
+    const due: Extract<ClaimDecision, { decision: "deliver" }>[] = [];
+    const notYet: { eventId: string; delaySeconds: number }[] = [];
+    for (const decision of claim.decisions) {
+      if (decision.decision === "deliver") due.push(decision);
+      if (decision.decision === "later") notYet.push(decision);
+    }
+    if (notYet.length > 0) await this.enqueue(notYet);
+    if (due.length > 0) this.ctx.waitUntil(this.deliver(claim.target, due));
+  }
+
+  private async deliver(target: DeliveryTarget, due: readonly Extract<ClaimDecision, { decision: "deliver" }>[]): Promise<void> {
+    const reports = await Promise.all(
+      due.map(({ eventId, body, attempt }) =>
+        attemptDelivery({ target, messageId: eventId, body, attempt, timeoutMs: this.config.deliveryTimeoutMs, policy: this.config.targetPolicy }),
+      ),
+    );
+    try {
+      await this.record(reports);
+    } catch (error) {
+      console.error(`subscription ${this.row()?.id ?? "?"}: recording attempts failed: ${String(error)}`);
+    }
+  }
+
+  /** Leases what is due so that a duplicate queue message cannot POST it twice at once; holds what is owed while disabled. */
+  private claim(eventIds: readonly string[]): Claim | null {
     const row = this.row();
     if (!row) return null;
     const now = Date.now();
-    const leaseUntil = now + this.config.deliveryTimeoutMs + 60_000;
+    const leaseUntil = now + this.config.deliveryTimeoutMs + LEASE_MARGIN_MS;
     const decisions = eventIds.map((eventId): ClaimDecision => {
       const delivery = this.delivery(eventId);
       if (!delivery || (delivery.status !== "pending" && delivery.status !== "retrying") || delivery.lease_until > now)
@@ -403,6 +454,42 @@ export class SubscriptionObject extends DurableObject<Env> {
     return eventIds.length;
   }
 
+  // ---- dashboard (read-only) ---------------------------------------------------------------------
+
+  /**
+   * Everything the operator dashboard shows of this subscription: settings, last attempt, the last 24
+   * hours by outcome, owed deliveries by status, and `bucketCount` buckets of `bucketMs` (aligned to
+   * multiples of it) for a chart. Reads the attempt log newest first and stops past the window.
+   */
+  summary(bucketMs: number, bucketCount: number): SubscriptionSummary | null {
+    if (!Number.isSafeInteger(bucketMs) || bucketMs < 1000 || !Number.isSafeInteger(bucketCount) || bucketCount < 0 || bucketCount > 1000)
+      throw new RangeError("summary: bucketMs must be an integer >= 1000 and bucketCount from 0 to 1000");
+    const row = this.row();
+    if (!row) return null;
+    const now = Date.now();
+    const chartStart = (Math.floor(now / bucketMs) + 1 - bucketCount) * bucketMs;
+    const dayStart = now - DAY_MS;
+    // Attempts are logged in the order they finish: one that started earlier lands at most a lease later.
+    const stopBefore = Math.min(dayStart, chartStart) - this.config.deliveryTimeoutMs - 60_000;
+    const countsOf = (): OutcomeCounts => Object.fromEntries(OUTCOMES.map((outcome) => [outcome, 0])) as OutcomeCounts;
+    const lastDay = countsOf();
+    const buckets = Array.from({ length: bucketCount }, countsOf);
+    let lastAttempt: SubscriptionSummary["lastAttempt"] = null;
+    for (const attempt of this.sql.exec<Pick<AttemptRow, "at" | "outcome" | "status">>("SELECT at, outcome, status FROM attempts ORDER BY seq DESC")) {
+      lastAttempt ??= { at: new Date(attempt.at).toISOString(), outcome: attempt.outcome, status: attempt.status };
+      if (attempt.at < stopBefore) break;
+      if (attempt.at >= dayStart) lastDay[attempt.outcome] += 1;
+      const bucket = buckets[Math.floor((attempt.at - chartStart) / bucketMs)];
+      if (bucket) bucket[attempt.outcome] += 1;
+    }
+    const owed = { pending: 0, retrying: 0, failed: 0, held: 0 };
+    const byStatus = this.sql.exec<{ status: keyof typeof owed; count: number }>(
+      "SELECT status, COUNT(*) AS count FROM deliveries WHERE status IN ('pending', 'retrying', 'failed', 'held') GROUP BY status",
+    );
+    for (const { status, count } of byStatus) owed[status] = count;
+    return { subscription: this.viewOf(row), lastAttempt, lastDay, owed, chart: { start: new Date(chartStart).toISOString(), bucketMs, buckets } };
+  }
+
   // ---- watchdog -----------------------------------------------------------------------------------
 
   /**
@@ -444,7 +531,9 @@ export class SubscriptionObject extends DurableObject<Env> {
       )
       .one().due;
     let wanted: number;
-    if (earliestDue !== null) wanted = earliestDue + this.config.redeliveryGraceSeconds * 1000;
+    // Never in the past: overdue deliveries that the alarm left alone are leased (a crash mid-delivery
+    // leaves its lease behind) and wait for the lease to end; an alarm set in the past fires again at once, in a loop.
+    if (earliestDue !== null) wanted = Math.max(earliestDue + this.config.redeliveryGraceSeconds * 1000, Date.now() + WATCHDOG_RECHECK_MS);
     else if (this.sql.exec("SELECT 1 FROM deliveries LIMIT 1").toArray().length > 0) wanted = Date.now() + DAY_MS; // pruning
     else return;
     const current = await this.ctx.storage.getAlarm();

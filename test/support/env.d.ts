@@ -1,5 +1,7 @@
+// Through an alias: `interface ... extends import(...)` is silently ignored, leaving the bindings untyped.
+type DoorbellEnv = import("../../src/env").Env;
 declare namespace Cloudflare {
-  interface Env extends import("../../src/env").Env {
+  interface Env extends DoorbellEnv {
     readonly TEST_RECEIVER_URL: string;
     readonly TEST_CLOSED_PORT: string;
   }

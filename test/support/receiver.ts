@@ -1,4 +1,4 @@
-import { createServer, type Server, type ServerResponse } from "node:http";
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { ReceivedRequest } from "./received-request";
 
@@ -7,6 +7,7 @@ export type { ReceivedRequest };
 /**
  * A real HTTP endpoint for deliveries, on 127.0.0.1. Paths are `/<bucket>/<behaviour>`:
  *   ok | status-<code> (with ?retry-after=<value>) | slow-<ms> | redirect | gone | flaky-<n> (n failures, then 200)
+ *   | echo (500 whose body repeats the request headers)
  * Every request is recorded per bucket; `GET /_requests/<bucket>` returns them as JSON.
  */
 export interface Receiver {
@@ -32,7 +33,7 @@ export async function startReceiver(): Promise<Receiver> {
       const seen = requests.get(bucket) ?? [];
       seen.push({ path: url.pathname, headers: req.headers, body: Buffer.concat(chunks).toString("utf8"), receivedAt: Date.now() });
       requests.set(bucket, seen);
-      respond(behaviour, seen.length, url.searchParams, res);
+      respond(behaviour, seen.length, url.searchParams, req.headers, res);
     });
   });
   server.keepAliveTimeout = 1000;
@@ -46,7 +47,7 @@ export async function startReceiver(): Promise<Receiver> {
   };
 }
 
-function respond(behaviour: string, count: number, query: URLSearchParams, res: ServerResponse): void {
+function respond(behaviour: string, count: number, query: URLSearchParams, headers: IncomingHttpHeaders, res: ServerResponse): void {
   const [kind = "ok", arg = ""] = behaviour.split(/-(.*)/s);
   const send = (status: number, headers: Record<string, string> = {}) => {
     res.writeHead(status, { "content-type": "text/plain", ...headers });
@@ -64,6 +65,10 @@ function respond(behaviour: string, count: number, query: URLSearchParams, res: 
       return send(302, { location: "http://127.0.0.1:1/elsewhere" });
     case "gone":
       return send(410);
+    case "echo": // a careless endpoint that reflects the request's headers in its error page
+      res.writeHead(500, { "content-type": "application/json" });
+      res.end(JSON.stringify(headers));
+      return;
     case "flaky":
       return send(count <= Number(arg) ? 500 : 200);
     default:

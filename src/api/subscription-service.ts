@@ -1,0 +1,74 @@
+import { configOf } from "../config";
+import { newSubscriptionId } from "../domain/ids";
+import { SUBSCRIPTION_ID_PATTERN, type SubscriptionCreate, type SubscriptionUpdate, type SubscriptionView } from "../domain/subscription";
+import { targetUrlProblem } from "../domain/target-url";
+import type { ValidationErrors } from "../domain/validation-errors";
+import { directoryStub, subscriptionStub, type Env } from "../env";
+import { ApiError, ValidationFailed, notFound } from "./errors";
+
+/**
+ * What the API and the dashboard both do to subscriptions, once: the checks beyond the schema, the
+ * directory kept in step with each subscription's own object, and the same refusals (404, 409, 422).
+ */
+
+/** Unknown ids never reach a Durable Object: a malformed id is simply not found. */
+export function subscriptionStubFor(env: Env, id: string) {
+  if (!SUBSCRIPTION_ID_PATTERN.test(id)) throw notFound("subscription");
+  return subscriptionStub(env, id);
+}
+
+/** The SSRF rules, which depend on configuration and so are not part of the schema. */
+function checkTarget(env: Env, targetUrl: string | undefined): void {
+  if (targetUrl === undefined) return;
+  const problem = targetUrlProblem(targetUrl, configOf(env).targetPolicy);
+  if (problem) throw new ValidationFailed({ targetUrl: [problem] } satisfies ValidationErrors);
+}
+
+export async function viewSubscription(env: Env, id: string): Promise<SubscriptionView> {
+  const view = await subscriptionStubFor(env, id).view();
+  if (!view) throw notFound("subscription");
+  return view;
+}
+
+export async function createSubscription(env: Env, input: SubscriptionCreate): Promise<SubscriptionView & { secret: string }> {
+  checkTarget(env, input.targetUrl);
+  const id = newSubscriptionId();
+  const created = await subscriptionStub(env, id).create(id, input);
+  await directoryStub(env).put(id, Date.now(), input.eventTypes);
+  return { ...created.subscription, secret: created.secret };
+}
+
+export async function updateSubscription(env: Env, id: string, patch: SubscriptionUpdate): Promise<SubscriptionView> {
+  const stub = subscriptionStubFor(env, id);
+  checkTarget(env, patch.targetUrl);
+  const view = await stub.update(patch);
+  if (!view) throw notFound("subscription");
+  if (patch.eventTypes) await directoryStub(env).put(id, Date.now(), view.eventTypes);
+  return view;
+}
+
+export async function deleteSubscription(env: Env, id: string): Promise<void> {
+  const removed = await subscriptionStubFor(env, id).remove();
+  await directoryStub(env).remove(id);
+  if (!removed) throw notFound("subscription");
+}
+
+export async function revealSecret(env: Env, id: string): Promise<string> {
+  const secret = await subscriptionStubFor(env, id).secret();
+  if (!secret) throw notFound("subscription");
+  return secret;
+}
+
+export async function rotateSecret(env: Env, id: string): Promise<string> {
+  const secret = await subscriptionStubFor(env, id).rotateSecret();
+  if (!secret) throw notFound("subscription");
+  return secret;
+}
+
+/** Re-enqueues the failed and held deliveries created in the window (ms since the epoch); how many. */
+export async function replayDeliveries(env: Env, id: string, since: number | null, until: number | null): Promise<number> {
+  const result = await subscriptionStubFor(env, id).replay(since, until);
+  if (result === null) throw notFound("subscription");
+  if (result === "disabled") throw new ApiError(409, "conflict", "the subscription is disabled; re-enable it (PATCH {\"disabled\": false}) before replaying");
+  return result;
+}

@@ -1,0 +1,106 @@
+import type { Context, MiddlewareHandler } from "hono";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { csrf } from "hono/csrf";
+import { HTTPException } from "hono/http-exception";
+import { tokensEqual } from "../api/auth";
+import type { AppEnv } from "../api/router";
+
+/**
+ * The dashboard's sign-in. The cookie holds no copy of API_TOKEN: it holds its issue time and an HMAC of
+ * it keyed with API_TOKEN, so it cannot be used as a bearer token, expires on its own, and every session
+ * ends when the token is changed. State-changing POSTs need a same-origin Origin (or Sec-Fetch-Site) and
+ * a form field holding an HMAC of the session (a token bound to it, which a cross-site page cannot read).
+ */
+
+export type DashboardEnv = AppEnv & { Variables: { csrfToken: string } };
+type DashboardContext = Context<DashboardEnv>;
+
+/** `__Host-`: the browser keeps it only if it is Secure, for this exact host and for every path. */
+const SESSION_COOKIE = "__Host-doorbell-session";
+const SESSION_TTL_SECONDS = 12 * 60 * 60;
+export const CSRF_FIELD = "csrf";
+
+const encoder = new TextEncoder();
+
+async function hmac(key: string, message: string): Promise<string> {
+  const cryptoKey = await crypto.subtle.importKey("raw", encoder.encode(key), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", cryptoKey, encoder.encode(message)));
+  return btoa(String.fromCharCode(...mac)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+const sessionMac = (apiToken: string, issuedAt: number) => hmac(apiToken, `doorbell-session.${issuedAt}`);
+const csrfTokenOf = (apiToken: string, session: string) => hmac(apiToken, `doorbell-csrf.${session}`);
+
+/** Whether the session cookie's value was issued with this API_TOKEN within the session lifetime. */
+async function sessionIsValid(apiToken: string, session: string, now: number): Promise<boolean> {
+  const match = /^(\d{1,15})\.([\w-]{43})$/.exec(session);
+  if (!match?.[1] || !match[2]) return false;
+  const issuedAt = Number(match[1]);
+  if (issuedAt > now || now - issuedAt > SESSION_TTL_SECONDS * 1000) return false;
+  return tokensEqual(match[2], await sessionMac(apiToken, issuedAt));
+}
+
+const cookieOptions = { path: "/", secure: true, httpOnly: true, sameSite: "Strict" } as const;
+
+/** Checks a sign-in attempt; on success sets the session cookie. */
+export async function signIn(c: DashboardContext, apiToken: string, given: string): Promise<boolean> {
+  if (!(await tokensEqual(given, apiToken))) return false;
+  const issuedAt = Date.now();
+  setCookie(c, SESSION_COOKIE, `${issuedAt}.${await sessionMac(apiToken, issuedAt)}`, { ...cookieOptions, maxAge: SESSION_TTL_SECONDS });
+  return true;
+}
+
+export function signOut(c: DashboardContext): void {
+  deleteCookie(c, SESSION_COOKIE, cookieOptions);
+}
+
+/** Where to go after signing in: a path on this site only, never another origin. */
+export function safeNext(next: string | undefined): string {
+  return next && /^\/(?![/\\])/.test(next) ? next : "/";
+}
+
+/** The sign-in page, remembering where the visitor wanted to go (GET requests only). */
+function signInRedirect(c: DashboardContext): Response {
+  const url = new URL(c.req.url);
+  const wanted = c.req.method === "GET" && url.pathname !== "/" ? `?next=${encodeURIComponent(url.pathname + url.search)}` : "";
+  return c.redirect(`/sign-in${wanted}`, 303);
+}
+
+/** Lets signed-in visitors through (and gives the page its CSRF token); sends the others to sign in. */
+export const requireSession: MiddlewareHandler<DashboardEnv> = async (c, next) => {
+  const apiToken = c.env.API_TOKEN;
+  const session = getCookie(c, SESSION_COOKIE);
+  if (!apiToken || !session || !(await sessionIsValid(apiToken, session, Date.now()))) return signInRedirect(c);
+  c.set("csrfToken", await csrfTokenOf(apiToken, session));
+  await next();
+};
+
+/** Refuses a cross-origin POST (Origin, else Sec-Fetch-Site), whatever its cookies; runs before anything else. */
+export const sameOriginOnly = csrf();
+
+/** After requireSession: the POSTed form must carry the token bound to this session. */
+export const requireCsrfToken: MiddlewareHandler<DashboardEnv> = async (c, next) => {
+  const given = (await readForm(c))[CSRF_FIELD];
+  if (given === undefined || !(await tokensEqual(given, c.get("csrfToken")))) throw new HTTPException(403, { message: "stale or cross-site form" });
+  await next();
+};
+
+const MAX_FORM_BYTES = 64 * 1024;
+
+/** A POSTed form's text fields (Hono caches the parse, so every reader sees the same). */
+export async function readForm(c: DashboardContext): Promise<Record<string, string>> {
+  if (Number(c.req.header("content-length")) > MAX_FORM_BYTES) throw new HTTPException(413, { message: "form too large" });
+  const fields: Record<string, string> = {};
+  for (const [name, value] of Object.entries(await c.req.parseBody())) if (typeof value === "string") fields[name] = value;
+  return fields;
+}
+
+/** Pages hold subscription data: never cached, never framed, scripts and styles from this origin only. */
+export const securityHeaders: MiddlewareHandler<DashboardEnv> = async (c, next) => {
+  await next();
+  c.header("content-security-policy",
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+  c.header("x-content-type-options", "nosniff");
+  c.header("referrer-policy", "same-origin");
+  c.header("cache-control", "no-store");
+};

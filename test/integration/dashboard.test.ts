@@ -1,0 +1,407 @@
+import { SELF } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import {
+  API_TOKEN, INGEST_TOKEN, api, bucket, createSubscription, eventually, getSubscription, ingest, makeEvent, received, receiverUrl,
+} from "./helpers";
+
+const ORIGIN = "https://doorbell.test";
+const COOKIE_NAME = "__Host-doorbell-session";
+const PAGE_BUDGET_BYTES = 100 * 1024;
+const FORM = "application/x-www-form-urlencoded";
+
+interface Session {
+  readonly cookie: string;
+  readonly csrf: string;
+}
+
+function request(path: string, init: RequestInit & { cookie?: string } = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  if (init.cookie) headers.set("cookie", init.cookie);
+  return SELF.fetch(`${ORIGIN}${path}`, { ...init, headers, redirect: "manual" });
+}
+
+/** A POSTed form, from this origin unless told otherwise (`origin: null` sends no Origin header). */
+function submit(path: string, fields: Record<string, string>, options: { cookie?: string; origin?: string | null; headers?: Record<string, string> } = {}) {
+  const { cookie, origin = ORIGIN, headers = {} } = options;
+  return request(path, {
+    method: "POST",
+    cookie,
+    headers: { "content-type": FORM, ...(origin === null ? {} : { origin }), ...headers },
+    body: new URLSearchParams(fields).toString(),
+  });
+}
+
+/** An action's form, carrying the session's CSRF token. */
+function act(session: Session, path: string, fields: Record<string, string> = {}) {
+  return submit(path, { csrf: session.csrf, ...fields }, { cookie: session.cookie });
+}
+
+/** A dashboard page as HTML, checked against the page budget. */
+async function page(session: Session, path: string, status = 200): Promise<string> {
+  const response = await request(path, { cookie: session.cookie });
+  expect(response.status, path).toBe(status);
+  expect(response.headers.get("content-type")).toMatch(/^text\/html/);
+  const html = await response.text();
+  expect(new TextEncoder().encode(html).byteLength, path).toBeLessThan(PAGE_BUDGET_BYTES);
+  return html;
+}
+
+async function signIn(): Promise<Session> {
+  const response = await submit("/sign-in", { token: API_TOKEN });
+  expect(response.status).toBe(303);
+  const cookie = (response.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+  const csrf = /name="csrf" value="([^"]+)"/.exec(await page({ cookie, csrf: "" }, "/"))?.[1];
+  if (!csrf) throw new Error("the signed-in page has no CSRF token");
+  return { cookie, csrf };
+}
+
+function decode(html: string): string {
+  return html.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+}
+
+/** The message shown beside a form field, or null. */
+function problemBeside(html: string, field: string): string | null {
+  const match = new RegExp(`id="field-${field}-problem">([^<]*)<`).exec(html);
+  return match?.[1] === undefined ? null : decode(match[1]);
+}
+
+/** The table row of the list (under a status filter) naming this subscription, following "Next page" links. */
+async function listedRow(session: Session, name: string, status = "all"): Promise<string | null> {
+  let path: string | null = status === "all" ? "/" : `/?status=${status}`;
+  for (let pages = 0; path !== null && pages < 100; pages++) {
+    const html = await page(session, path);
+    const row = html.split("<tr>").find((chunk) => chunk.includes(`>${name}</a>`));
+    if (row) return row;
+    const next = /<a href="([^"]+)">Next page<\/a>/.exec(html)?.[1];
+    path = next === undefined ? null : decode(next);
+  }
+  return null;
+}
+
+const attemptRows = (html: string) => (html.split('id="attempts"')[1] ?? "").split("<tr>").length - 2; // minus the header row and the text before it
+
+describe("dashboard sign-in", () => {
+  it("sends every page and action to sign in without a session, remembering the page asked for", async () => {
+    for (const [path, location] of [
+      ["/", "/sign-in"],
+      ["/subscriptions/new", "/sign-in?next=%2Fsubscriptions%2Fnew"],
+      ["/subscriptions/wh_0000000000000000?window=1h", "/sign-in?next=%2Fsubscriptions%2Fwh_0000000000000000%3Fwindow%3D1h"],
+      ["/events?uuid=x", "/sign-in?next=%2Fevents%3Fuuid%3Dx"],
+    ]) {
+      const response = await request(path ?? "");
+      expect(response.status, path).toBe(303);
+      expect(response.headers.get("location"), path).toBe(location);
+    }
+    const posted = await submit("/subscriptions", { name: "x", targetUrl: receiverUrl(bucket()), eventTypes: "*", csrf: "x" });
+    expect(posted.status).toBe(303);
+    expect(posted.headers.get("location")).toBe("/sign-in");
+
+    const forged = await request("/", { cookie: `${COOKIE_NAME}=${Date.now()}.${"A".repeat(43)}` });
+    expect(forged.status).toBe(303);
+    const { cookie } = await signIn();
+    const [, issuedAt, mac] = /=(\d+)\.(.+)$/.exec(cookie) ?? [];
+    const backdated = await request("/", { cookie: `${COOKIE_NAME}=${Number(issuedAt) - 1}.${mac}` });
+    expect(backdated.status, "a session's time is covered by its MAC").toBe(303);
+  });
+
+  it("signs in with API_TOKEN only, into an HttpOnly, Secure, SameSite=Strict cookie that holds no copy of it", async () => {
+    const form = await request("/sign-in?next=%2Fevents");
+    expect(form.status).toBe(200);
+    const html = await form.text();
+    expect(html).toContain('type="password"');
+    expect(html).toContain('name="next" value="/events"');
+
+    for (const token of ["wrong", INGEST_TOKEN, ""]) {
+      const refused = await submit("/sign-in", { token, next: "/events" });
+      expect(refused.status, token).toBe(401);
+      expect(refused.headers.get("set-cookie"), token).toBeNull();
+      expect(problemBeside(await refused.text(), "token")).toBe("That is not the API token.");
+    }
+
+    const response = await submit("/sign-in", { token: API_TOKEN, next: "/events" });
+    expect(response.status).toBe(303);
+    expect(response.headers.get("location")).toBe("/events");
+    const setCookie = response.headers.get("set-cookie") ?? "";
+    const [pair = "", ...attributes] = setCookie.split(/;\s*/);
+    expect(pair.startsWith(`${COOKIE_NAME}=`)).toBe(true);
+    expect(pair).not.toContain(API_TOKEN);
+    expect(attributes.sort()).toEqual(["HttpOnly", "Max-Age=43200", "Path=/", "SameSite=Strict", "Secure"]);
+    expect((await request("/events", { cookie: pair })).status).toBe(200);
+  });
+
+  it("never sends a signed-in visitor off the site", async () => {
+    for (const next of ["//evil.example/", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"]) {
+      const response = await submit("/sign-in", { token: API_TOKEN, next });
+      expect(response.headers.get("location"), next).toBe("/");
+    }
+  });
+
+  it("refuses a sign-in posted from another site", async () => {
+    for (const headers of [{ origin: "https://evil.example" }, { origin: null }, { origin: null, headers: { "sec-fetch-site": "cross-site" } }]) {
+      const response = await submit("/sign-in", { token: API_TOKEN }, headers);
+      expect(response.status, JSON.stringify(headers)).toBe(403);
+      expect(response.headers.get("set-cookie")).toBeNull();
+    }
+    const sameOrigin = await submit("/sign-in", { token: API_TOKEN }, { origin: null, headers: { "sec-fetch-site": "same-origin" } });
+    expect(sameOrigin.status).toBe(303);
+  });
+
+  it("signs out with the CSRF token, clearing the cookie", async () => {
+    const session = await signIn();
+    const refused = await submit("/sign-out", {}, { cookie: session.cookie });
+    expect(refused.status).toBe(403);
+    expect(refused.headers.get("set-cookie")).toBeNull();
+
+    const response = await act(session, "/sign-out");
+    expect(response.status).toBe(303);
+    expect(response.headers.get("location")).toBe("/sign-in?signed-out");
+    const cleared = response.headers.get("set-cookie") ?? "";
+    expect(cleared).toMatch(new RegExp(`^${COOKIE_NAME}=;`));
+    expect(cleared).toContain("Max-Age=0");
+    expect(cleared).toContain("Secure");
+    expect(await (await request("/sign-in?signed-out")).text()).toContain("You are signed out.");
+  });
+});
+
+describe("dashboard CSRF protection", () => {
+  it("refuses a state change without this session's token or from another origin, and changes nothing", async () => {
+    const session = await signIn();
+    const subscription = await createSubscription();
+    const path = `/subscriptions/${subscription.id}/disable`;
+    const refusals: [string, Promise<Response>][] = [
+      ["no token", submit(path, {}, { cookie: session.cookie })],
+      ["a wrong token", submit(path, { csrf: "A".repeat(43) }, { cookie: session.cookie })],
+      ["another origin", submit(path, { csrf: session.csrf }, { cookie: session.cookie, origin: "https://evil.example" })],
+      ["a cross-site fetch", submit(path, { csrf: session.csrf }, { cookie: session.cookie, origin: null, headers: { "sec-fetch-site": "cross-site" } })],
+      ["neither Origin nor Sec-Fetch-Site", submit(path, { csrf: session.csrf }, { cookie: session.cookie, origin: null })],
+      ["a JSON body", request(path, { method: "POST", cookie: session.cookie, headers: { origin: ORIGIN, "content-type": "application/json" }, body: JSON.stringify({ csrf: session.csrf }) })],
+    ];
+    for (const [what, pending] of refusals) {
+      const response = await pending;
+      expect(response.status, what).toBe(403);
+      expect(await response.text(), what).toContain("This form is stale or came from another site");
+    }
+    expect((await getSubscription(subscription.id)).disabled).toBe(false);
+
+    const accepted = await act(session, path);
+    expect(accepted.status).toBe(303);
+    expect(accepted.headers.get("location")).toBe(`/subscriptions/${subscription.id}?done=disabled`);
+    expect(await getSubscription(subscription.id)).toMatchObject({ disabled: true, disabledReason: "manual" });
+  });
+
+  it("serves pages that cannot be framed, cached or given scripts from elsewhere", async () => {
+    const session = await signIn();
+    const response = await request("/", { cookie: session.cookie });
+    expect(response.headers.get("content-security-policy")).toContain("default-src 'none'; script-src 'self'; style-src 'self'");
+    expect(response.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
+    expect(response.headers.get("cache-control")).toBe("no-store");
+    const html = await response.text();
+    expect(html).not.toMatch(/<script>|<style>| style="| on[a-z]+="/); // nothing inline for the policy to forbid
+    for (const [, path, type] of html.matchAll(/(?:href|src)="(\/dashboard\/[0-9a-f]{8}\.(css|js))"/g)) {
+      const asset = await request(path ?? "");
+      expect(asset.status).toBe(200);
+      expect(asset.headers.get("content-type")).toMatch(type === "css" ? /^text\/css/ : /^text\/javascript/);
+      expect(asset.headers.get("cache-control")).toContain("immutable");
+    }
+  });
+});
+
+describe("dashboard pages", () => {
+  it("lists subscriptions with their status, failures, last attempt and 24-hour success rate, filtered by status", async () => {
+    const session = await signIn();
+    const target = bucket("list");
+    const healthy = await createSubscription({ name: `healthy ${target}`, targetUrl: receiverUrl(target), eventTypes: ["media"] });
+    const off = await createSubscription({ name: `off ${target}`, targetUrl: receiverUrl(target), eventTypes: ["document"], disabled: true });
+    expect((await ingest(makeEvent({ code: "media.update" }))).status).toBe(202);
+    await eventually(async () => expect(await received(target)).toHaveLength(1));
+
+    const row = await eventually(async () => {
+      const found = await listedRow(session, healthy.name);
+      expect(found).toContain("100% (1 of 1)");
+      return found ?? "";
+    });
+    expect(row).toContain(`href="/subscriptions/${healthy.id}"`);
+    expect(row).toContain(healthy.targetUrl);
+    expect(row).toContain("<code>media</code>");
+    expect(row).toContain("Enabled");
+    expect(row).toMatch(/Success<\/span> \(200\)/);
+    expect(row).toMatch(/data-label="Consecutive failures">0</);
+
+    const offRow = await listedRow(session, off.name, "disabled");
+    expect(offRow).toContain("Disabled: by hand");
+    expect(offRow).toContain("none yet");
+    expect(offRow).toContain("no attempts");
+    expect(await listedRow(session, healthy.name, "disabled")).toBeNull();
+    expect(await listedRow(session, off.name, "enabled")).toBeNull();
+  });
+
+  it("creates a subscription from the form, refusing what the API refuses with the API's words beside each field", async () => {
+    const session = await signIn();
+    const fields = { name: "", targetUrl: "ftp://example.com/hook", eventTypes: "document, doc, document", authorization: "Bearer a\nb" };
+    const refused = await act(session, "/subscriptions", fields);
+    expect(refused.status).toBe(422);
+    const html = await refused.text();
+    const apiRefusal = await api("/v1/webhooks/subscriptions", {
+      method: "POST", json: { name: "", targetUrl: "ftp://example.com/hook", eventTypes: ["document", "doc", "document"], authorization: "Bearer a\nb" },
+    });
+    expect(apiRefusal.status).toBe(422);
+    const apiErrors = (await apiRefusal.json()) as Record<string, string[]>;
+    expect(Object.keys(apiErrors).sort()).toEqual(["authorization", "eventTypes[1]", "eventTypes[2]", "name"]);
+    expect(problemBeside(html, "name")).toBe(apiErrors.name?.join("; "));
+    expect(problemBeside(html, "eventTypes")).toBe([...(apiErrors["eventTypes[1]"] ?? []), ...(apiErrors["eventTypes[2]"] ?? [])].join("; "));
+    expect(problemBeside(html, "authorization")).toBe(apiErrors.authorization?.join("; "));
+    expect(html).toContain('value="ftp://example.com/hook"'); // what was typed is kept...
+    expect(html).not.toContain("Bearer a"); // ...but never the authorization
+
+    // The target URL rules come after the schema, as in the API.
+    const badTarget = await act(session, "/subscriptions", { name: "n", targetUrl: "ftp://example.com/hook", eventTypes: "*" });
+    expect(badTarget.status).toBe(422);
+    expect(problemBeside(await badTarget.text(), "targetUrl")).toBe("must be an https URL");
+
+    const name = `created ${bucket()}`;
+    const created = await act(session, "/subscriptions", { name, targetUrl: receiverUrl(bucket()), eventTypes: "document media.update", disabled: "on" });
+    expect(created.status).toBe(303);
+    const id = /^\/subscriptions\/(wh_\w+)\?done=created$/.exec(created.headers.get("location") ?? "")?.[1] ?? "";
+    expect(await getSubscription(id)).toMatchObject({ name, eventTypes: ["document", "media.update"], disabled: true, disabledReason: "manual" });
+    expect(await page(session, `/subscriptions/${id}?done=created`)).toContain("Subscription created.");
+  });
+
+  it("shows the attempt log a page at a time and a chart of attempts by outcome", async () => {
+    const session = await signIn();
+    const target = bucket("log");
+    const subscription = await createSubscription({ targetUrl: receiverUrl(target) });
+    const events = Array.from({ length: 27 }, () => makeEvent());
+    expect((await ingest(events)).status).toBe(202);
+    await eventually(async () => expect(await received(target)).toHaveLength(27));
+
+    const html = await eventually(async () => {
+      const shown = await page(session, `/subscriptions/${subscription.id}?window=1h`);
+      expect(shown).toContain("Success: 27");
+      return shown;
+    });
+    expect(attemptRows(html)).toBe(25);
+    expect(html).toMatch(/<svg viewBox="0 0 720 200" role="img"/);
+    expect(html).toMatch(/<rect class="o-success"/);
+    expect(html).toContain("100% (27 of 27)");
+    expect(html).toContain(`href="/events?uuid=${events[26]?.uuid}"`); // newest first
+
+    const older = /<a href="([^"]+)#attempts">Older attempts<\/a>/.exec(html)?.[1];
+    expect(older).toMatch(/cursor=\d+/);
+    const second = await page(session, decode(older ?? ""));
+    expect(attemptRows(second)).toBe(2);
+    expect(second).toContain(`href="/events?uuid=${events[0]?.uuid}"`);
+    expect(second).not.toContain("Older attempts");
+    expect(second).toContain("Newest attempts");
+
+    expect(await page(session, "/subscriptions/wh_0000000000000000", 404)).toContain("Subscription not found.");
+    expect(await page(session, "/subscriptions/not-an-id", 404)).toContain("Subscription not found.");
+  });
+
+  it("reveals and rotates the secret in answer to a POST, never cached", async () => {
+    const session = await signIn();
+    const subscription = await createSubscription();
+    const revealed = await act(session, `/subscriptions/${subscription.id}/secret`);
+    expect(revealed.status).toBe(200);
+    expect(revealed.headers.get("cache-control")).toBe("no-store");
+    expect(await revealed.text()).toContain(`<code id="secret-value">${subscription.secret}</code>`);
+
+    const rotated = await act(session, `/subscriptions/${subscription.id}/secret/rotate`);
+    const current = ((await (await api(`/v1/webhooks/subscriptions/${subscription.id}/secret`)).json()) as { secret: string }).secret;
+    expect(current).not.toBe(subscription.secret);
+    const html = await rotated.text();
+    expect(html).toContain(`<code id="secret-value">${current}</code>`);
+    expect(html).toContain("for 24 hours");
+    expect(await page(session, `/subscriptions/${subscription.id}`)).not.toContain(current); // shown once, not on the page itself
+  });
+
+  it("edits a subscription, refusing an invalid change beside its field", async () => {
+    const session = await signIn();
+    const subscription = await createSubscription({ name: "before", eventTypes: ["document"] });
+    const form = await page(session, `/subscriptions/${subscription.id}/edit`);
+    expect(form).toContain('value="before"');
+    expect(form).toContain('value="document"');
+
+    const refused = await act(session, `/subscriptions/${subscription.id}/edit`, { name: "after", targetUrl: "no url", eventTypes: "document" });
+    expect(refused.status).toBe(422);
+    expect(problemBeside(await refused.text(), "targetUrl")).toBe("must be an absolute URL");
+    expect((await getSubscription(subscription.id)).name).toBe("before");
+
+    const saved = await act(session, `/subscriptions/${subscription.id}/edit`, { name: "after", targetUrl: subscription.targetUrl, eventTypes: "media, user.login" });
+    expect(saved.status).toBe(303);
+    expect(saved.headers.get("location")).toBe(`/subscriptions/${subscription.id}?done=saved`);
+    expect(await getSubscription(subscription.id)).toMatchObject({ name: "after", eventTypes: ["media", "user.login"] });
+  });
+
+  it("disables, re-enables and replays what was held", async () => {
+    const session = await signIn();
+    const target = bucket("replay");
+    const subscription = await createSubscription({ targetUrl: receiverUrl(target), disabled: true });
+    expect((await ingest([makeEvent(), makeEvent()])).status).toBe(202);
+
+    const disabledPage = await eventually(async () => {
+      const html = await page(session, `/subscriptions/${subscription.id}`);
+      expect(html).toContain("Replay held and failed (2)");
+      return html;
+    });
+    expect(disabledPage).toMatch(/<button type="submit" disabled="" title="Re-enable the subscription first">Replay held and failed \(2\)/);
+    const conflict = await act(session, `/subscriptions/${subscription.id}/replay`);
+    expect(conflict.status).toBe(409);
+    expect(await conflict.text()).toContain("The subscription is disabled");
+
+    expect((await act(session, `/subscriptions/${subscription.id}/enable`)).headers.get("location")).toBe(`/subscriptions/${subscription.id}?done=enabled`);
+    expect(await getSubscription(subscription.id)).toMatchObject({ disabled: false, disabledReason: null, consecutiveFailures: 0 });
+    const replayed = await act(session, `/subscriptions/${subscription.id}/replay`);
+    expect(replayed.headers.get("location")).toBe(`/subscriptions/${subscription.id}?done=replayed&queued=2`);
+    expect(await page(session, replayed.headers.get("location") ?? "")).toContain("Replay queued 2 deliveries.");
+    await eventually(async () => expect(await received(target)).toHaveLength(2));
+  });
+
+  it("deletes a subscription after a confirmation page", async () => {
+    const session = await signIn();
+    const subscription = await createSubscription({ name: "doomed" });
+    const confirmation = await page(session, `/subscriptions/${subscription.id}/delete`);
+    expect(confirmation).toContain("Delete “doomed”?");
+    expect(confirmation).toContain(`action="/subscriptions/${subscription.id}/delete"`);
+    expect((await getSubscription(subscription.id)).name).toBe("doomed"); // the page alone deletes nothing
+
+    const deleted = await act(session, `/subscriptions/${subscription.id}/delete`);
+    expect(deleted.headers.get("location")).toBe("/?done=deleted");
+    expect((await api(`/v1/webhooks/subscriptions/${subscription.id}`)).status).toBe(404);
+  });
+
+  it("looks an event up by uuid: its JSON and its delivery to each subscription, and sends it again", async () => {
+    const session = await signIn();
+    const target = bucket("lookup");
+    const subscription = await createSubscription({ name: `lookup ${target}`, targetUrl: receiverUrl(target), eventTypes: ["document"] });
+    const event = makeEvent({ created_by: "<script>alert(1)</script>" });
+    expect((await ingest(event)).status).toBe(202);
+    await eventually(async () => expect(await received(target)).toHaveLength(1));
+
+    const html = await eventually(async () => {
+      const shown = await page(session, `/events?uuid=${event.uuid.toUpperCase()}`);
+      expect(shown).toContain(">delivered</span>");
+      return shown;
+    });
+    expect(html).toContain(`>${subscription.name}</a>`);
+    expect(html).toContain("&quot;created_by&quot;: &quot;&lt;script&gt;alert(1)&lt;/script&gt;&quot;"); // pretty-printed, escaped
+    expect(html).not.toContain("<script>alert");
+
+    const redelivered = await act(session, `/events/${event.uuid}/redeliver`, { subscriptionId: subscription.id });
+    expect(redelivered.headers.get("location")).toBe(`/events?uuid=${event.uuid}&done=redelivered`);
+    await eventually(async () => expect(await received(target)).toHaveLength(2));
+
+    const unknown = await page(session, `/events?uuid=${crypto.randomUUID()}`, 404);
+    expect(unknown).toContain("no accepted event has this uuid");
+    await page(session, "/events?uuid=not-a-uuid", 404);
+  });
+
+  it("keeps an event page under 100 KB however large the event", async () => {
+    const session = await signIn();
+    await createSubscription({ eventTypes: ["document"], targetUrl: receiverUrl(bucket()) });
+    // Close to the 64 KiB limit and as costly to escape as possible: quotes become &quot;.
+    const event = makeEvent({ resource: { ...(makeEvent().resource as object), quotes: Array.from({ length: 3_000 }, () => '"""""""') } });
+    expect((await ingest(event)).status).toBe(202);
+    const html = await page(session, `/events?uuid=${event.uuid}`); // page() checks the budget
+    expect(html).toContain("Cut short here");
+  });
+});

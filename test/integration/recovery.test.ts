@@ -1,0 +1,340 @@
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { Webhook } from "standardwebhooks";
+import { afterEach, describe, expect, it } from "vitest";
+import type { DeliveryView } from "../../src/durable/subscription-object";
+import type { ReceivedRequest } from "../support/received-request";
+import { api, bucket, createSubscription, eventually, type CreatedSubscription, getSubscription, ingest, makeEvent, received, receiverUrl } from "./helpers";
+
+// Only this file's events use this code, so other test files' traffic never reaches these subscriptions.
+const EVENT_CODE = "variant.delete";
+const eventTypes = [EVENT_CODE];
+const newEvent = () => makeEvent({ code: EVENT_CODE });
+
+const created: string[] = [];
+/** Deleted after each test, so that no subscription of one test matches the next test's events. */
+async function subscribe(fields: { targetUrl: string; disabled?: boolean }): Promise<CreatedSubscription> {
+  const subscription = await createSubscription({ eventTypes, ...fields });
+  created.push(subscription.id);
+  return subscription;
+}
+afterEach(async () => {
+  for (const id of created.splice(0)) await api(`/v1/webhooks/subscriptions/${id}`, { method: "DELETE" });
+});
+
+async function deliveryOf(uuid: string, subscriptionId: string): Promise<DeliveryView | undefined> {
+  const response = await api(`/v1/events/${uuid}`);
+  expect(response.status).toBe(200);
+  const body = (await response.json()) as { deliveries: ({ subscriptionId: string } & DeliveryView)[] };
+  const delivery = body.deliveries.find((entry) => entry.subscriptionId === subscriptionId);
+  return delivery && { status: delivery.status, attempts: delivery.attempts };
+}
+
+async function requestsFor(bucketName: string, uuid: string): Promise<ReceivedRequest[]> {
+  return (await received(bucketName)).filter((request) => request.headers["webhook-id"] === uuid);
+}
+
+async function attemptsOf(subscriptionId: string): Promise<{ eventId: string; attempt: number; outcome: string; status: number | null }[]> {
+  const response = await api(`/v1/webhooks/subscriptions/${subscriptionId}/attempts?limit=100`);
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { attempts: { eventId: string; attempt: number; outcome: string; status: number | null }[] }).attempts;
+}
+
+function post(path: string, json?: unknown): Promise<Response> {
+  return api(path, { method: "POST", json });
+}
+
+async function patch(subscriptionId: string, fields: Record<string, unknown>): Promise<void> {
+  const response = await api(`/v1/webhooks/subscriptions/${subscriptionId}`, { method: "PATCH", json: fields });
+  expect(response.status, await response.clone().text()).toBe(200);
+}
+
+async function expectQueued(response: Response, queued: number): Promise<void> {
+  expect(response.status, await response.clone().text()).toBe(202);
+  expect(await response.json()).toEqual({ queued });
+}
+
+async function expectConflict(response: Response): Promise<void> {
+  expect(response.status).toBe(409);
+  expect(await response.json()).toMatchObject({ error: "conflict" });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe("replay", () => {
+  it("re-enqueues failed deliveries once re-enabled, with fresh attempts and the same webhook-id", async () => {
+    const failing = bucket("replay-failing");
+    const subscription = await subscribe({ targetUrl: receiverUrl(failing, "status-500") });
+    const event = newEvent();
+    expect((await ingest(event)).status).toBe(202);
+
+    // Three attempts fail: the delivery is spent and the subscription switches itself off.
+    await eventually(async () => expect(await deliveryOf(event.uuid, subscription.id)).toEqual({ status: "failed", attempts: 3 }));
+    expect(await getSubscription(subscription.id)).toMatchObject({ disabled: true, disabledReason: "failures" });
+    await expectConflict(await post(`/v1/webhooks/subscriptions/${subscription.id}/replay`));
+
+    const healthy = bucket("replay-healthy");
+    await patch(subscription.id, { disabled: false, targetUrl: receiverUrl(healthy) });
+    await expectQueued(await post(`/v1/webhooks/subscriptions/${subscription.id}/replay`), 1);
+
+    await eventually(async () => expect(await deliveryOf(event.uuid, subscription.id)).toEqual({ status: "delivered", attempts: 1 }));
+    const [replayed, ...more] = await requestsFor(healthy, event.uuid);
+    expect(more).toHaveLength(0);
+    expect(replayed?.body).toBe(JSON.stringify(event));
+    expect(await requestsFor(failing, event.uuid)).toHaveLength(3);
+    expect((await attemptsOf(subscription.id)).map(({ attempt, outcome }) => [attempt, outcome])).toEqual([
+      [1, "success"], [3, "http_error"], [2, "http_error"], [1, "http_error"],
+    ]);
+    // Delivered now: nothing is left to replay.
+    await expectQueued(await post(`/v1/webhooks/subscriptions/${subscription.id}/replay`), 0);
+  });
+
+  it("re-enqueues held deliveries, only those created inside the window", async () => {
+    const name = bucket("replay-window");
+    const subscription = await subscribe({ targetUrl: receiverUrl(name), disabled: true });
+    const early = newEvent();
+    expect((await ingest(early)).status).toBe(202);
+    await sleep(20);
+    const between = new Date().toISOString();
+    await sleep(20);
+    const late = newEvent();
+    expect((await ingest(late)).status).toBe(202);
+    expect(await deliveryOf(early.uuid, subscription.id)).toEqual({ status: "held", attempts: 0 });
+    expect(await deliveryOf(late.uuid, subscription.id)).toEqual({ status: "held", attempts: 0 });
+    await expectConflict(await post(`/v1/webhooks/subscriptions/${subscription.id}/replay`, { since: between }));
+
+    await patch(subscription.id, { disabled: false });
+    await expectQueued(await post(`/v1/webhooks/subscriptions/${subscription.id}/replay`, { since: "2099-01-01T00:00:00Z" }), 0);
+    await expectQueued(await post(`/v1/webhooks/subscriptions/${subscription.id}/replay`, { since: between }), 1);
+    await eventually(async () => expect(await deliveryOf(late.uuid, subscription.id)).toEqual({ status: "delivered", attempts: 1 }));
+    expect(await deliveryOf(early.uuid, subscription.id)).toEqual({ status: "held", attempts: 0 });
+
+    await expectQueued(await post(`/v1/webhooks/subscriptions/${subscription.id}/replay`, { until: between }), 1);
+    await eventually(async () => expect(await deliveryOf(early.uuid, subscription.id)).toEqual({ status: "delivered", attempts: 1 }));
+    expect((await received(name)).map((request) => request.headers["webhook-id"])).toEqual([late.uuid, early.uuid]);
+    await expectQueued(await post(`/v1/webhooks/subscriptions/${subscription.id}/replay`, {}), 0);
+  });
+
+  it("answers 404 for an unknown subscription", async () => {
+    const response = await post("/v1/webhooks/subscriptions/wh_unknown0000000/replay");
+    expect(response.status).toBe(404);
+  });
+});
+
+describe("redeliver", () => {
+  it("resends an event to every matched subscription, or to one, whatever its state", async () => {
+    const [first, second] = [bucket("redeliver-a"), bucket("redeliver-b")];
+    const a = await subscribe({ targetUrl: receiverUrl(first) });
+    const b = await subscribe({ targetUrl: receiverUrl(second) });
+    const event = newEvent();
+    expect((await ingest(event)).status).toBe(202);
+    await eventually(async () => {
+      expect(await requestsFor(first, event.uuid)).toHaveLength(1);
+      expect(await requestsFor(second, event.uuid)).toHaveLength(1);
+    });
+    // Resending while the first delivery is still being recorded would race it; wait until both are settled.
+    await eventually(async () => {
+      expect(await deliveryOf(event.uuid, a.id)).toEqual({ status: "delivered", attempts: 1 });
+      expect(await deliveryOf(event.uuid, b.id)).toEqual({ status: "delivered", attempts: 1 });
+    });
+
+    // Other test files' catch-all subscriptions may have matched this event too: count only ours exactly.
+    const everyone = await post(`/v1/events/${event.uuid}/redeliver`);
+    expect(everyone.status).toBe(202);
+    expect(((await everyone.json()) as { queued: number }).queued).toBeGreaterThanOrEqual(2);
+    await eventually(async () => {
+      expect(await requestsFor(first, event.uuid)).toHaveLength(2);
+      expect(await requestsFor(second, event.uuid)).toHaveLength(2);
+    });
+    await expectQueued(await post(`/v1/events/${event.uuid}/redeliver`, { subscriptionId: a.id }), 1);
+    await eventually(async () => expect(await requestsFor(first, event.uuid)).toHaveLength(3));
+    expect(await requestsFor(second, event.uuid)).toHaveLength(2);
+    // Each resend starts over at attempt 1.
+    await eventually(async () => expect((await attemptsOf(a.id)).map(({ attempt, outcome }) => [attempt, outcome])).toEqual([
+      [1, "success"], [1, "success"], [1, "success"],
+    ]));
+
+    await patch(b.id, { disabled: true });
+    await expectConflict(await post(`/v1/events/${event.uuid}/redeliver`, { subscriptionId: b.id }));
+    // Without a subscription id, a disabled one is skipped rather than refusing the rest.
+    expect((await post(`/v1/events/${event.uuid}/redeliver`)).status).toBe(202);
+    await eventually(async () => expect(await requestsFor(first, event.uuid)).toHaveLength(4));
+    expect(await requestsFor(second, event.uuid)).toHaveLength(2);
+  });
+
+  it("answers 404 for an unknown event or a subscription the event did not match", async () => {
+    const name = bucket("redeliver-404");
+    const matched = await subscribe({ targetUrl: receiverUrl(name) });
+    const event = newEvent();
+    expect((await ingest(event)).status).toBe(202);
+    const later = await subscribe({ targetUrl: receiverUrl(name) });
+
+    for (const response of [
+      await post(`/v1/events/${crypto.randomUUID()}/redeliver`),
+      await post(`/v1/events/${crypto.randomUUID()}/redeliver`, { subscriptionId: matched.id }),
+      await post(`/v1/events/${event.uuid}/redeliver`, { subscriptionId: later.id }),
+      await post(`/v1/events/${event.uuid}/redeliver`, { subscriptionId: "wh_unknown0000000" }),
+    ]) {
+      expect(response.status).toBe(404);
+      expect(await response.json()).toMatchObject({ error: "not_found" });
+    }
+  });
+});
+
+describe("secret rotation", () => {
+  function signatureVerifies(secret: string, request: ReceivedRequest, signature: string): boolean {
+    const headers = {
+      "webhook-id": String(request.headers["webhook-id"]),
+      "webhook-timestamp": String(request.headers["webhook-timestamp"]),
+      "webhook-signature": signature,
+    };
+    try {
+      new Webhook(secret).verify(request.body, headers);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async function deliveredSignatures(name: string): Promise<{ request: ReceivedRequest; signatures: string[] }> {
+    const event = newEvent();
+    expect((await ingest(event)).status).toBe(202);
+    const request = await eventually(async () => {
+      const [only] = await requestsFor(name, event.uuid);
+      expect(only).toBeDefined();
+      return only!;
+    });
+    return { request, signatures: String(request.headers["webhook-signature"]).split(" ") };
+  }
+
+  async function rotate(subscriptionId: string): Promise<string> {
+    const response = await post(`/v1/webhooks/subscriptions/${subscriptionId}/secret/rotate`);
+    expect(response.status).toBe(200);
+    const { secret } = (await response.json()) as { secret: string };
+    expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+    return secret;
+  }
+
+  it("signs with the new and the previous secret after a rotation", async () => {
+    const name = bucket("rotate");
+    const subscription = await subscribe({ targetUrl: receiverUrl(name) });
+    const original = subscription.secret;
+
+    const before = await deliveredSignatures(name);
+    expect(before.signatures).toHaveLength(1);
+    expect(signatureVerifies(original, before.request, before.signatures[0]!)).toBe(true);
+
+    const rotated = await rotate(subscription.id);
+    expect(rotated).not.toBe(original);
+    const shown = await api(`/v1/webhooks/subscriptions/${subscription.id}/secret`);
+    expect(await shown.json()).toEqual({ secret: rotated });
+
+    const after = await deliveredSignatures(name);
+    expect(after.signatures).toHaveLength(2);
+    const [current = "", previous = ""] = after.signatures;
+    // Each signature verifies with exactly one of the two secrets; the whole header with either.
+    expect([signatureVerifies(rotated, after.request, current), signatureVerifies(original, after.request, current)]).toEqual([true, false]);
+    expect([signatureVerifies(rotated, after.request, previous), signatureVerifies(original, after.request, previous)]).toEqual([false, true]);
+    const fullHeader = after.signatures.join(" ");
+    expect(signatureVerifies(rotated, after.request, fullHeader)).toBe(true);
+    expect(signatureVerifies(original, after.request, fullHeader)).toBe(true);
+
+    // A second rotation keeps only the secret it replaces; the first one no longer signs.
+    const third = await rotate(subscription.id);
+    const last = await deliveredSignatures(name);
+    expect(last.signatures).toHaveLength(2);
+    expect(signatureVerifies(third, last.request, last.signatures[0]!)).toBe(true);
+    expect(signatureVerifies(rotated, last.request, last.signatures[1]!)).toBe(true);
+    expect(signatureVerifies(original, last.request, last.signatures.join(" "))).toBe(false);
+  });
+});
+
+describe("endpoint answers that change the schedule", () => {
+  async function firstTwoAttemptsGap(behaviour: string): Promise<number> {
+    const name = bucket("retry-after");
+    const subscription = await subscribe({ targetUrl: receiverUrl(name, behaviour) });
+    const event = newEvent();
+    expect((await ingest(event)).status).toBe(202);
+    const [first, second] = await eventually(async () => {
+      const requests = await requestsFor(name, event.uuid);
+      expect(requests.length).toBeGreaterThanOrEqual(2);
+      return requests;
+    }, 20_000);
+    return second!.receivedAt - first!.receivedAt;
+  }
+
+  it("waits as long as a 429's Retry-After asks when that is longer than the retry delay", async () => {
+    // RETRY_DELAY_SECONDS is 1 in tests: without Retry-After the retry would come after about a second.
+    expect(await firstTwoAttemptsGap("status-429?retry-after=3")).toBeGreaterThanOrEqual(2900);
+  });
+
+  it("never retries sooner than the retry delay, whatever a 503's Retry-After says", async () => {
+    expect(await firstTwoAttemptsGap("status-503?retry-after=0")).toBeGreaterThanOrEqual(900);
+  });
+
+  it("caps Retry-After at one hour", async () => {
+    const name = bucket("retry-after-cap");
+    const subscription = await subscribe({ targetUrl: receiverUrl(name, "status-503?retry-after=86400") });
+    const event = newEvent();
+    expect((await ingest(event)).status).toBe(202);
+    await eventually(async () => expect(await deliveryOf(event.uuid, subscription.id)).toEqual({ status: "retrying", attempts: 1 }));
+    const [attempt] = await requestsFor(name, event.uuid);
+    const nextAttemptAt = await runInDurableObject(env.SUBSCRIPTIONS.get(env.SUBSCRIPTIONS.idFromName(subscription.id)), (_, state) =>
+      state.storage.sql.exec<{ next_attempt_at: number }>("SELECT next_attempt_at FROM deliveries WHERE event_id = ?", event.uuid).one().next_attempt_at,
+    );
+    const waitSeconds = (nextAttemptAt - attempt!.receivedAt) / 1000;
+    expect(waitSeconds).toBeGreaterThan(3590);
+    expect(waitSeconds).toBeLessThanOrEqual(3605);
+  });
+
+  it("disables at once with reason gone on a 410, holds what is owed, and replays it once re-enabled", async () => {
+    const gone = bucket("gone");
+    const subscription = await subscribe({ targetUrl: receiverUrl(gone, "gone") });
+    const first = newEvent();
+    expect((await ingest(first)).status).toBe(202);
+    await eventually(async () => expect(await deliveryOf(first.uuid, subscription.id)).toEqual({ status: "held", attempts: 1 }));
+    expect(await getSubscription(subscription.id)).toMatchObject({ disabled: true, disabledReason: "gone", consecutiveFailures: 1 });
+
+    const second = newEvent();
+    expect((await ingest(second)).status).toBe(202);
+    expect(await deliveryOf(second.uuid, subscription.id)).toEqual({ status: "held", attempts: 0 });
+    expect(await requestsFor(gone, first.uuid)).toHaveLength(1);
+    expect(await requestsFor(gone, second.uuid)).toHaveLength(0);
+
+    const moved = bucket("gone-moved");
+    await patch(subscription.id, { disabled: false, targetUrl: receiverUrl(moved) });
+    await expectQueued(await post(`/v1/webhooks/subscriptions/${subscription.id}/replay`), 2);
+    await eventually(async () => {
+      expect(await deliveryOf(first.uuid, subscription.id)).toEqual({ status: "delivered", attempts: 1 });
+      expect(await deliveryOf(second.uuid, subscription.id)).toEqual({ status: "delivered", attempts: 1 });
+    });
+    expect((await received(moved)).map((request) => request.headers["webhook-id"]).sort()).toEqual([first.uuid, second.uuid].sort());
+  });
+});
+
+describe("watchdog", () => {
+  it("re-enqueues an owed delivery whose queue message was lost, once it is overdue past the grace period", async () => {
+    const name = bucket("watchdog");
+    const subscription = await subscribe({ targetUrl: receiverUrl(name) });
+    const [lost, recent] = [newEvent(), newEvent()];
+    expect((await ingest([lost, recent])).status).toBe(202);
+    await eventually(async () => {
+      expect(await deliveryOf(lost.uuid, subscription.id)).toEqual({ status: "delivered", attempts: 1 });
+      expect(await deliveryOf(recent.uuid, subscription.id)).toEqual({ status: "delivered", attempts: 1 });
+    });
+
+    // Both rows say "owed" again with no message on the queue: one an hour overdue, one inside the
+    // grace period (REDELIVERY_GRACE_SECONDS is 30 in tests), where its message may still be on its way.
+    const stub = env.SUBSCRIPTIONS.get(env.SUBSCRIPTIONS.idFromName(subscription.id));
+    await runInDurableObject(stub, (_, state) => {
+      const owedAgain = "UPDATE deliveries SET status = 'pending', next_attempt_at = ?, lease_until = 0 WHERE event_id = ?";
+      state.storage.sql.exec(owedAgain, Date.now() - 60 * 60 * 1000, lost.uuid);
+      state.storage.sql.exec(owedAgain, Date.now() - 5_000, recent.uuid);
+    });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+
+    await eventually(async () => expect(await requestsFor(name, lost.uuid)).toHaveLength(2));
+    await eventually(async () => expect(await deliveryOf(lost.uuid, subscription.id)).toEqual({ status: "delivered", attempts: 2 }));
+    expect(await requestsFor(name, recent.uuid)).toHaveLength(1);
+    expect(await deliveryOf(recent.uuid, subscription.id)).toEqual({ status: "pending", attempts: 1 });
+  });
+});

@@ -1,0 +1,80 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, configOf, parseConfig } from "../../src/config";
+
+describe("parseConfig", () => {
+  it("uses the SPEC's defaults when nothing is set", () => {
+    expect(parseConfig({})).toEqual({
+      deliveryTimeoutMs: 5000,
+      retryDelaySeconds: 300,
+      maxRetries: 2,
+      disableAfterFailures: 3,
+      redeliveryGraceSeconds: 900,
+      targetPolicy: { allowHttp: false, allowPrivate: false },
+      opsWebhookUrl: null,
+    });
+  });
+
+  it("treats an empty string as unset", () => {
+    expect(parseConfig({ RETRY_DELAY_SECONDS: "", ALLOW_HTTP_TARGETS: "" })).toMatchObject({ retryDelaySeconds: 300, targetPolicy: { allowHttp: false } });
+  });
+
+  it("reads [vars] strings, as wrangler passes them", () => {
+    expect(
+      parseConfig({
+        DELIVERY_TIMEOUT_MS: "250",
+        RETRY_DELAY_SECONDS: "1",
+        MAX_RETRIES: "0",
+        DISABLE_AFTER_FAILURES: "10",
+        REDELIVERY_GRACE_SECONDS: " 30 ",
+        ALLOW_HTTP_TARGETS: "true",
+        ALLOW_PRIVATE_TARGETS: "false",
+        OPS_WEBHOOK_URL: "https://ops.example.com/hook",
+      }),
+    ).toEqual({
+      deliveryTimeoutMs: 250,
+      retryDelaySeconds: 1,
+      maxRetries: 0,
+      disableAfterFailures: 10,
+      redeliveryGraceSeconds: 30,
+      targetPolicy: { allowHttp: true, allowPrivate: false },
+      opsWebhookUrl: "https://ops.example.com/hook",
+    });
+  });
+
+  it("accepts real booleans for the flags (JSON vars)", () => {
+    expect(parseConfig({ ALLOW_HTTP_TARGETS: true, ALLOW_PRIVATE_TARGETS: false }).targetPolicy).toEqual({ allowHttp: true, allowPrivate: false });
+  });
+
+  it.each([
+    ["RETRY_DELAY_SECONDS", "five minutes", 'Configuration error: RETRY_DELAY_SECONDS must be an integer from 0 to 43200, got "five minutes"'],
+    ["RETRY_DELAY_SECONDS", "-5", 'Configuration error: RETRY_DELAY_SECONDS must be an integer from 0 to 43200, got "-5"'],
+    ["RETRY_DELAY_SECONDS", "1.5", 'Configuration error: RETRY_DELAY_SECONDS must be an integer from 0 to 43200, got "1.5"'],
+    ["DELIVERY_TIMEOUT_MS", "0", 'Configuration error: DELIVERY_TIMEOUT_MS must be an integer from 1 to 900000, got "0"'],
+    ["DELIVERY_TIMEOUT_MS", "5s", 'Configuration error: DELIVERY_TIMEOUT_MS must be an integer from 1 to 900000, got "5s"'],
+    ["MAX_RETRIES", "-1", 'Configuration error: MAX_RETRIES must be an integer from 0 to 100, got "-1"'],
+    ["DISABLE_AFTER_FAILURES", "0", 'Configuration error: DISABLE_AFTER_FAILURES must be an integer from 1 to 1000, got "0"'],
+    ["REDELIVERY_GRACE_SECONDS", "1e3", 'Configuration error: REDELIVERY_GRACE_SECONDS must be an integer from 1 to 604800, got "1e3"'],
+    ["ALLOW_HTTP_TARGETS", "yes", 'Configuration error: ALLOW_HTTP_TARGETS must be "true" or "false", got "yes"'],
+    ["ALLOW_PRIVATE_TARGETS", "1", 'Configuration error: ALLOW_PRIVATE_TARGETS must be "true" or "false", got "1"'],
+    ["OPS_WEBHOOK_URL", "ops.example.com", "Configuration error: OPS_WEBHOOK_URL must be an absolute URL"],
+  ])("refuses %s=%j with a ConfigError naming it", (name, value, message) => {
+    expect(() => parseConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => parseConfig({ [name]: value })).toThrow(message);
+  });
+});
+
+describe("configOf", () => {
+  it("parses each environment object once", () => {
+    const env = { RETRY_DELAY_SECONDS: "7" };
+    const first = configOf(env);
+    expect(first.retryDelaySeconds).toBe(7);
+    expect(configOf(env)).toBe(first);
+    expect(configOf({ RETRY_DELAY_SECONDS: "8" }).retryDelaySeconds).toBe(8);
+  });
+
+  it("throws the ConfigError for a bad environment on every call, never caching a half-parsed config", () => {
+    const env = { MAX_RETRIES: "many" };
+    expect(() => configOf(env)).toThrow(ConfigError);
+    expect(() => configOf(env)).toThrow("MAX_RETRIES");
+  });
+});
