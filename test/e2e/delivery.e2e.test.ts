@@ -1,0 +1,100 @@
+import { Webhook } from "standardwebhooks";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startReceiver, type ReceivedRequest, type Receiver } from "../support/receiver";
+import { INGEST_TOKEN, makeStateDir, startDevServer, type DevServer } from "./dev-server";
+import {
+  QUABLE_EXAMPLE_TEXT, allEventDeliveries, bucket, createSubscription, deliveriesPerEvent, eventDeliveries, eventually, ingest, quableEvents, sleep,
+} from "./support";
+
+// Events posted to `wrangler dev` over HTTP reach real receivers on 127.0.0.1 through the real queue.
+describe("delivery against wrangler dev", () => {
+  const state = makeStateDir();
+  let server: DevServer;
+  let receiver: Receiver;
+
+  beforeAll(async () => {
+    [server, receiver] = await Promise.all([startDevServer({ stateDir: state.path }), startReceiver()]);
+  });
+
+  afterAll(async () => {
+    await Promise.all([server?.stop(), receiver?.close()]);
+    state.remove();
+  });
+
+  it("delivers Quable's example, posted as Quable posts it, signed and intact within two seconds", async () => {
+    const quable = bucket("quable");
+    const subscription = await createSubscription(server, {
+      name: "PIM mirror", targetUrl: `${receiver.url}/${quable}/ok`, eventTypes: ["document"], authorization: "Bearer pim-mirror",
+    });
+
+    const postedAt = Date.now();
+    const response = await server.api("/v1/events", {
+      method: "POST", token: INGEST_TOKEN, headers: { "content-type": "application/json" }, body: QUABLE_EXAMPLE_TEXT,
+    });
+    expect(response.status, await response.clone().text()).toBe(202);
+    const example = JSON.parse(QUABLE_EXAMPLE_TEXT) as { uuid: string };
+    expect(await response.json()).toEqual({ accepted: [example.uuid], duplicates: [] });
+
+    const [delivery] = await eventually(() => {
+      const arrived = receiver.requests.get(quable) ?? [];
+      expect(arrived).toHaveLength(1);
+      return arrived;
+    }, 5_000, 20);
+    if (!delivery) throw new Error("one delivery arrived");
+    expect(delivery.receivedAt - postedAt).toBeLessThan(2_000);
+
+    expect(JSON.parse(delivery.body)).toEqual(JSON.parse(QUABLE_EXAMPLE_TEXT));
+    expect(delivery.headers["content-type"]).toBe("application/json");
+    expect(delivery.headers["user-agent"]).toMatch(/^Doorbell\/\d+\.\d+\.\d+/);
+    expect(delivery.headers.authorization).toBe("Bearer pim-mirror");
+    expect(delivery.headers["webhook-id"]).toBe(example.uuid);
+    expect(new Webhook(subscription.secret).verify(delivery.body, signatureHeaders(delivery))).toEqual(JSON.parse(QUABLE_EXAMPLE_TEXT));
+    // The signature covers this body: any change to it must fail verification.
+    expect(() => new Webhook(subscription.secret).verify(delivery.body.replace("john_doe", "jane_doe"), signatureHeaders(delivery))).toThrow();
+
+    const status = await eventDeliveries(server, example.uuid);
+    expect(status.deliveries).toEqual([{ subscriptionId: subscription.id, status: "delivered", attempts: 1 }]);
+  });
+
+  it("delivers 200 events to 5 subscriptions: 1,000 deliveries, none lost, none twice", async () => {
+    // Different selections that all match document.update.
+    const selections = [["*"], ["document"], ["document.update"], ["media", "document"], ["document.update", "link.create"]];
+    const buckets = selections.map((_, index) => bucket(`fanout${index}`));
+    const subscriptions = await Promise.all(
+      selections.map((eventTypes, index) => createSubscription(server, { targetUrl: `${receiver.url}/${buckets[index]}/ok`, eventTypes })),
+    );
+    const events = quableEvents(200);
+    const batches = [0, 50, 100, 150].map((start) => events.slice(start, start + 50));
+    const results = await Promise.all(batches.map((batch) => ingest(server, batch)));
+    expect(results.flatMap((result) => result.accepted).sort()).toEqual(events.map((event) => event.uuid).sort());
+
+    const expected = new Set(events.map((event) => event.uuid));
+    await eventually(() => {
+      for (const name of buckets) expect(deliveriesPerEvent(receiver, name).size).toBe(expected.size);
+    }, 30_000, 200);
+    await sleep(2_000); // longer than a queue batch's wait: a duplicate would have arrived by now
+
+    for (const name of buckets) {
+      const perEvent = deliveriesPerEvent(receiver, name);
+      expect(new Set(perEvent.keys())).toEqual(expected);
+      expect([...perEvent.values()].filter((count) => count !== 1), `events delivered more than once to ${name}`).toEqual([]);
+    }
+    for (const [index, name] of buckets.entries()) {
+      const secret = subscriptions[index]?.secret ?? "";
+      for (const request of receiver.requests.get(name) ?? []) new Webhook(secret).verify(request.body, signatureHeaders(request));
+    }
+
+    // The first test's subscription matches these events too; only this test's five are checked.
+    const subscriptionIds = new Set(subscriptions.map((subscription) => subscription.id));
+    for (const status of await allEventDeliveries(server, events.map((event) => event.uuid))) {
+      const ours = status.deliveries.filter((delivery) => subscriptionIds.has(delivery.subscriptionId));
+      expect(new Set(ours.map((delivery) => delivery.subscriptionId))).toEqual(subscriptionIds);
+      expect(ours.every((delivery) => delivery.status === "delivered" && delivery.attempts === 1)).toBe(true);
+    }
+  });
+});
+
+function signatureHeaders(request: ReceivedRequest): Record<string, string> {
+  const header = (name: string) => String(request.headers[name] ?? "");
+  return { "webhook-id": header("webhook-id"), "webhook-timestamp": header("webhook-timestamp"), "webhook-signature": header("webhook-signature") };
+}

@@ -1,0 +1,96 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { SubscriptionView } from "../../src/domain/subscription";
+import { makeStateDir, startDevServer, type DevServer } from "./dev-server";
+import { createSubscription } from "./support";
+
+// The subscriptions API over real HTTP against `wrangler dev`, started as `npm start` starts it.
+describe("subscriptions against wrangler dev", () => {
+  const state = makeStateDir();
+  let server: DevServer;
+
+  beforeAll(async () => {
+    server = await startDevServer({ stateDir: state.path });
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    state.remove();
+  });
+
+  it("answers /health without a token and refuses /v1 without one", async () => {
+    const health = await fetch(`${server.url}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ ok: true });
+
+    const anonymous = await fetch(`${server.url}/v1/webhooks/subscriptions`);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get("content-type")).toContain("application/json");
+  });
+
+  it("creates, lists by page, reads, disables, re-enables and deletes a subscription", async () => {
+    // A fresh state directory: these three are the only subscriptions, so totals are exact.
+    const created = [];
+    for (const name of ["ERP sync", "Search index", "Audit log"])
+      created.push(await createSubscription(server, {
+        name, targetUrl: `http://127.0.0.1:9/${encodeURIComponent(name)}`, eventTypes: ["document", "media.update"], authorization: "Bearer erp-token",
+      }));
+    const [first, second, third] = created;
+    if (!first || !second || !third) throw new Error("three subscriptions were created");
+    expect(first).toMatchObject({
+      name: "ERP sync", eventTypes: ["document", "media.update"], disabled: false, disabledReason: null, consecutiveFailures: 0,
+    });
+    expect(first.id).toMatch(/^wh_/);
+    expect(first.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+    expect(first).not.toHaveProperty("authorization");
+
+    const page1 = await server.api("/v1/webhooks/subscriptions?page=1&limit=2");
+    expect(page1.status).toBe(200);
+    expect(pagination(page1)).toEqual({ "current-page": "1", "page-items": "2", "total-count": "3", "total-pages": "2" });
+    const listed1 = (await page1.json()) as SubscriptionView[];
+    expect(listed1.map((subscription) => subscription.id)).toEqual([first.id, second.id]);
+    const page2 = await server.api("/v1/webhooks/subscriptions?page=2&limit=2");
+    expect(pagination(page2)).toEqual({ "current-page": "2", "page-items": "2", "total-count": "3", "total-pages": "2" });
+    expect(((await page2.json()) as SubscriptionView[]).map((subscription) => subscription.id)).toEqual([third.id]);
+    for (const listed of listed1) {
+      expect(listed).not.toHaveProperty("secret");
+      expect(listed).not.toHaveProperty("authorization");
+    }
+
+    const read = await server.api(`/v1/webhooks/subscriptions/${second.id}`);
+    expect(read.status).toBe(200);
+    const { secret: _secret, ...withoutSecret } = second;
+    expect(await read.json()).toEqual(withoutSecret);
+
+    const disabled = await patch(second.id, { disabled: true });
+    expect(disabled).toMatchObject({ id: second.id, disabled: true, disabledReason: "manual" });
+    expect(await getView(second.id)).toMatchObject({ disabled: true, disabledReason: "manual" });
+    const reEnabled = await patch(second.id, { disabled: false });
+    expect(reEnabled).toMatchObject({ disabled: false, disabledReason: null, consecutiveFailures: 0 });
+    expect(await getView(second.id)).toMatchObject({ disabled: false, disabledReason: null });
+
+    const deleted = await server.api(`/v1/webhooks/subscriptions/${second.id}`, { method: "DELETE" });
+    expect(deleted.status).toBe(204);
+    expect((await server.api(`/v1/webhooks/subscriptions/${second.id}`)).status).toBe(404);
+    expect((await server.api(`/v1/webhooks/subscriptions/${second.id}`, { method: "DELETE" })).status).toBe(404);
+    const afterDelete = await server.api("/v1/webhooks/subscriptions?page=1&limit=25");
+    expect(pagination(afterDelete)).toMatchObject({ "total-count": "2", "total-pages": "1" });
+    expect(((await afterDelete.json()) as SubscriptionView[]).map((subscription) => subscription.id)).toEqual([first.id, third.id]);
+  });
+
+  function pagination(response: Response): Record<string, string | null> {
+    const names = ["current-page", "page-items", "total-count", "total-pages"];
+    return Object.fromEntries(names.map((name) => [name, response.headers.get(name)]));
+  }
+
+  async function patch(id: string, body: unknown): Promise<SubscriptionView> {
+    const response = await server.api(`/v1/webhooks/subscriptions/${id}`, { method: "PATCH", json: body });
+    expect(response.status, await response.clone().text()).toBe(200);
+    return (await response.json()) as SubscriptionView;
+  }
+
+  async function getView(id: string): Promise<SubscriptionView> {
+    const response = await server.api(`/v1/webhooks/subscriptions/${id}`);
+    expect(response.status).toBe(200);
+    return (await response.json()) as SubscriptionView;
+  }
+});
