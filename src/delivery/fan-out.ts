@@ -23,8 +23,8 @@ function groupBy<T, K>(items: readonly T[], keyOf: (item: T) => K): Map<K, T[]> 
 /**
  * Accepts events: each matching subscription's object records and enqueues what it is owed, then
  * the ledger remembers the events. Only then is anything reported accepted. A failure on the way
- * leaves the ledger untouched, so a resend of the same body is delivered (once: subscriptions
- * deduplicate what they already owe).
+ * takes back what was recorded and leaves the ledger untouched, so the producer can send the same
+ * body again. A message already on the queue for a withdrawn delivery finds nothing owed and is dropped.
  */
 export async function fanOut(env: Env, events: readonly IngestedEvent[]): Promise<IngestResult> {
   const byShard = groupBy(events, (event) => ledgerShardOf(event.uuid));
@@ -44,10 +44,17 @@ export async function fanOut(env: Env, events: readonly IngestedEvent[]): Promis
       else owed.set(id, [event]);
     }
   }
-  try {
-    await Promise.all([...owed].map(([id, group]) => subscriptionStub(env, id).accept(group)));
-  } catch (error) {
-    throw new NotEnqueued(`enqueueing deliveries failed: ${String(error)}`);
+  const accepted = await Promise.allSettled(
+    [...owed].map(async ([id, group]) => ({ id, eventIds: await subscriptionStub(env, id).accept(group) })),
+  );
+  const recorded = accepted.flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
+  // Nothing may stay recorded behind a 503: take back what the other subscriptions accepted.
+  const withdrawAll = () =>
+    Promise.allSettled(recorded.map(({ id, eventIds }) => subscriptionStub(env, id).withdraw(eventIds)));
+  const refused = accepted.find((result) => result.status === "rejected");
+  if (refused) {
+    await withdrawAll();
+    throw new NotEnqueued(`enqueueing deliveries failed: ${String(refused.reason)}`);
   }
 
   let recordedElsewhere: string[];
@@ -60,6 +67,7 @@ export async function fanOut(env: Env, events: readonly IngestedEvent[]): Promis
     );
     recordedElsewhere = committed.flat();
   } catch (error) {
+    await withdrawAll();
     throw new NotEnqueued(`recording events failed: ${String(error)}`);
   }
 

@@ -241,11 +241,11 @@ export class SubscriptionObject extends DurableObject<Env> {
   /**
    * Records the deliveries owed for these events (those its event types select) and enqueues them.
    * Idempotent per event. If the queue refuses, the new records are removed again and the error
-   * propagates, so ingestion answers 503 having recorded nothing here. Returns how many are now owed.
+   * propagates, so ingestion answers 503 having recorded nothing here. Returns the events newly owed.
    */
-  async accept(events: readonly IngestedEvent[]): Promise<number> {
+  async accept(events: readonly IngestedEvent[]): Promise<string[]> {
     const row = this.row();
-    if (!row) return 0;
+    if (!row) return [];
     const eventTypes = JSON.parse(row.event_types) as string[];
     const now = Date.now();
     const status: DeliveryStatus = row.disabled ? "held" : "pending";
@@ -259,7 +259,7 @@ export class SubscriptionObject extends DurableObject<Env> {
       ).rowsWritten;
       if (inserted > 0) fresh.push(event.uuid);
     }
-    if (fresh.length === 0 || row.disabled) return fresh.length;
+    if (fresh.length === 0 || row.disabled) return fresh;
     try {
       await this.enqueue(fresh.map((eventId) => ({ eventId, delaySeconds: 0 })));
     } catch (error) {
@@ -267,7 +267,16 @@ export class SubscriptionObject extends DurableObject<Env> {
       throw error;
     }
     await this.scheduleWatchdog();
-    return fresh.length;
+    return fresh;
+  }
+
+  /**
+   * Takes back deliveries that `accept` recorded when the ingest request as a whole could not be
+   * accepted (the producer got a 503 and will send again). One already attempted stays: it happened.
+   */
+  withdraw(eventIds: readonly string[]): void {
+    for (const eventId of eventIds)
+      this.sql.exec("DELETE FROM deliveries WHERE event_id = ? AND attempts = 0 AND status IN ('pending', 'held')", eventId);
   }
 
   /**
