@@ -1,34 +1,24 @@
 import { Webhook } from "standardwebhooks";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startReceiver, type ReceivedRequest, type Receiver } from "../support/receiver";
-import { INGEST_TOKEN, makeStateDir, startDevServer, type DevServer } from "./dev-server";
+import { describe, expect, it } from "vitest";
+import type { ReceivedRequest } from "../support/received-request";
+import { INGEST_TOKEN } from "./dev-server";
 import {
   QUABLE_EXAMPLE_TEXT, allEventDeliveries, bucket, createSubscription, deliveriesPerEvent, eventDeliveries, eventually, ingest, quableEvents, sleep,
+  useServerAndReceiver,
 } from "./support";
 
 // Events posted to `wrangler dev` over HTTP reach real receivers on 127.0.0.1 through the real queue.
 describe("delivery against wrangler dev", () => {
-  const state = makeStateDir();
-  let server: DevServer;
-  let receiver: Receiver;
-
-  beforeAll(async () => {
-    [server, receiver] = await Promise.all([startDevServer({ stateDir: state.path }), startReceiver()]);
-  });
-
-  afterAll(async () => {
-    await Promise.all([server?.stop(), receiver?.close()]);
-    state.remove();
-  });
+  const running = useServerAndReceiver();
 
   it("delivers Quable's example, posted as Quable posts it, signed and intact within two seconds", async () => {
     const quable = bucket("quable");
-    const subscription = await createSubscription(server, {
-      name: "PIM mirror", targetUrl: `${receiver.url}/${quable}/ok`, eventTypes: ["document"], authorization: "Bearer pim-mirror",
+    const subscription = await createSubscription(running.server, {
+      name: "PIM mirror", targetUrl: `${running.receiver.url}/${quable}/ok`, eventTypes: ["document"], authorization: "Bearer pim-mirror",
     });
 
     const postedAt = Date.now();
-    const response = await server.api("/v1/events", {
+    const response = await running.server.api("/v1/events", {
       method: "POST", token: INGEST_TOKEN, headers: { "content-type": "application/json" }, body: QUABLE_EXAMPLE_TEXT,
     });
     expect(response.status, await response.clone().text()).toBe(202);
@@ -36,7 +26,7 @@ describe("delivery against wrangler dev", () => {
     expect(await response.json()).toEqual({ accepted: [example.uuid], duplicates: [] });
 
     const [delivery] = await eventually(() => {
-      const arrived = receiver.requests.get(quable) ?? [];
+      const arrived = running.receiver.requests.get(quable) ?? [];
       expect(arrived).toHaveLength(1);
       return arrived;
     }, 5_000, 20);
@@ -52,7 +42,7 @@ describe("delivery against wrangler dev", () => {
     // The signature covers this body: any change to it must fail verification.
     expect(() => new Webhook(subscription.secret).verify(delivery.body.replace("john_doe", "jane_doe"), signatureHeaders(delivery))).toThrow();
 
-    const status = await eventDeliveries(server, example.uuid);
+    const status = await eventDeliveries(running.server, example.uuid);
     expect(status.deliveries).toEqual([{ subscriptionId: subscription.id, status: "delivered", attempts: 1 }]);
   });
 
@@ -61,32 +51,32 @@ describe("delivery against wrangler dev", () => {
     const selections = [["*"], ["document"], ["document.update"], ["media", "document"], ["document.update", "link.create"]];
     const buckets = selections.map((_, index) => bucket(`fanout${index}`));
     const subscriptions = await Promise.all(
-      selections.map((eventTypes, index) => createSubscription(server, { targetUrl: `${receiver.url}/${buckets[index]}/ok`, eventTypes })),
+      selections.map((eventTypes, index) => createSubscription(running.server, { targetUrl: `${running.receiver.url}/${buckets[index]}/ok`, eventTypes })),
     );
     const events = quableEvents(200);
     const batches = [0, 50, 100, 150].map((start) => events.slice(start, start + 50));
-    const results = await Promise.all(batches.map((batch) => ingest(server, batch)));
+    const results = await Promise.all(batches.map((batch) => ingest(running.server, batch)));
     expect(results.flatMap((result) => result.accepted).sort()).toEqual(events.map((event) => event.uuid).sort());
 
     const expected = new Set(events.map((event) => event.uuid));
     await eventually(() => {
-      for (const name of buckets) expect(deliveriesPerEvent(receiver, name).size).toBe(expected.size);
+      for (const name of buckets) expect(deliveriesPerEvent(running.receiver, name).size).toBe(expected.size);
     }, 30_000, 200);
     await sleep(2_000); // longer than a queue batch's wait: a duplicate would have arrived by now
 
     for (const name of buckets) {
-      const perEvent = deliveriesPerEvent(receiver, name);
+      const perEvent = deliveriesPerEvent(running.receiver, name);
       expect(new Set(perEvent.keys())).toEqual(expected);
       expect([...perEvent.values()].filter((count) => count !== 1), `events delivered more than once to ${name}`).toEqual([]);
     }
     for (const [index, name] of buckets.entries()) {
       const secret = subscriptions[index]?.secret ?? "";
-      for (const request of receiver.requests.get(name) ?? []) new Webhook(secret).verify(request.body, signatureHeaders(request));
+      for (const request of running.receiver.requests.get(name) ?? []) new Webhook(secret).verify(request.body, signatureHeaders(request));
     }
 
     // The first test's subscription matches these events too; only this test's five are checked.
     const subscriptionIds = new Set(subscriptions.map((subscription) => subscription.id));
-    for (const status of await allEventDeliveries(server, events.map((event) => event.uuid))) {
+    for (const status of await allEventDeliveries(running.server, events.map((event) => event.uuid))) {
       const ours = status.deliveries.filter((delivery) => subscriptionIds.has(delivery.subscriptionId));
       expect(new Set(ours.map((delivery) => delivery.subscriptionId))).toEqual(subscriptionIds);
       expect(ours.every((delivery) => delivery.status === "delivered" && delivery.attempts === 1)).toBe(true);

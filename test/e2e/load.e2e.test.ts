@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { SubscriptionView } from "../../src/domain/subscription";
-import { startReceiver, type Receiver } from "../support/receiver";
-import { INGEST_TOKEN, makeStateDir, startDevServer, type DevServer } from "./dev-server";
+import { INGEST_TOKEN } from "./dev-server";
 import {
   allEventDeliveries, bucket, createSubscription, deliveriesPerEvent, eventually, quableEvents, sleep,
   type CreatedSubscription, type EventDeliveries,
+  useServerAndReceiver,
 } from "./support";
 
 /**
@@ -26,18 +26,7 @@ const RESEND_AFTER_MS = 500;
 const INGEST_LIMIT_MS = 5_000;
 
 describe("load against wrangler dev", () => {
-  const state = makeStateDir();
-  let server: DevServer;
-  let receiver: Receiver;
-
-  beforeAll(async () => {
-    [server, receiver] = await Promise.all([startDevServer({ stateDir: state.path }), startReceiver()]);
-  });
-
-  afterAll(async () => {
-    await Promise.all([server?.stop(), receiver?.close()]);
-    state.remove();
-  });
+  const running = useServerAndReceiver();
 
   it("accounts for every accepted pair while a third of the endpoints fail or hang", async () => {
     const endpoints = [
@@ -50,7 +39,7 @@ describe("load against wrangler dev", () => {
       { bucket: bucket("load-hanging"), behaviour: "slow-8000", healthy: false },
     ];
     const subscriptions = await Promise.all(
-      endpoints.map((endpoint) => createSubscription(server, { targetUrl: `${receiver.url}/${endpoint.bucket}/${endpoint.behaviour}` })),
+      endpoints.map((endpoint) => createSubscription(running.server, { targetUrl: `${running.receiver.url}/${endpoint.bucket}/${endpoint.behaviour}` })),
     );
 
     const accepted: string[] = [];
@@ -63,7 +52,7 @@ describe("load against wrangler dev", () => {
           // As the SPEC tells producers: on 503 nothing was recorded, so the same body is sent again.
           for (let attempt = 1; ; attempt++) {
             const startedAt = Date.now();
-            const response = await server.api("/v1/events", { method: "POST", token: INGEST_TOKEN, json: events });
+            const response = await running.server.api("/v1/events", { method: "POST", token: INGEST_TOKEN, json: events });
             latencies.push(Date.now() - startedAt);
             if (response.status === 503 && attempt < MAX_SENDS) {
               refusals += 1;
@@ -87,7 +76,7 @@ describe("load against wrangler dev", () => {
     // Healthy endpoints get everything, despite their neighbours.
     const healthyBuckets = endpoints.filter((endpoint) => endpoint.healthy).map((endpoint) => endpoint.bucket);
     await eventually(() => {
-      for (const name of healthyBuckets) expect(deliveriesPerEvent(receiver, name).size, name).toBe(accepted.length);
+      for (const name of healthyBuckets) expect(deliveriesPerEvent(running.receiver, name).size, name).toBe(accepted.length);
     }, 60_000, 250);
 
     // Both failing endpoints are switched off after three consecutive failures (the hanging one's take 5 s each).
@@ -99,15 +88,15 @@ describe("load against wrangler dev", () => {
     // Every pair is accounted for, and the recorded attempts match the requests each receiver got
     // (once the attempts still running against the hanging endpoint have timed out and been recorded).
     await eventually(async () => {
-      const seen = endpoints.map((endpoint) => deliveriesPerEvent(receiver, endpoint.bucket));
-      const statuses = await allEventDeliveries(server, accepted);
+      const seen = endpoints.map((endpoint) => deliveriesPerEvent(running.receiver, endpoint.bucket));
+      const statuses = await allEventDeliveries(running.server, accepted);
       const problems = statuses.flatMap((status) => reconcile(status, subscriptions, endpoints, seen));
       expect(problems.slice(0, 20), `${problems.length} pairs do not reconcile`).toEqual([]);
     }, 30_000, 1_000);
   });
 
   async function view(subscription: CreatedSubscription | undefined): Promise<SubscriptionView> {
-    const response = await server.api(`/v1/webhooks/subscriptions/${subscription?.id}`);
+    const response = await running.server.api(`/v1/webhooks/subscriptions/${subscription?.id}`);
     expect(response.status).toBe(200);
     return (await response.json()) as SubscriptionView;
   }

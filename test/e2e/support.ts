@@ -1,9 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { expect } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 import type { SubscriptionView } from "../../src/domain/subscription";
-import type { Receiver } from "../support/receiver";
-import { INGEST_TOKEN, type DevServer } from "./dev-server";
+import { startReceiver, type Receiver } from "../support/receiver";
+import { INGEST_TOKEN, makeStateDir, startDevServer, type DevServer } from "./dev-server";
+
+export { eventually, sleep } from "../support/eventually";
 
 /** Quable's documented `document.update` notification, byte for byte as Quable sends it. */
 export const QUABLE_EXAMPLE_TEXT = readFileSync(new URL("./fixtures/quable-document-update.json", import.meta.url), "utf8");
@@ -80,19 +82,16 @@ export function bucket(name: string): string {
   return `${name}-${randomUUID().slice(0, 8)}`;
 }
 
-/** Polls `check` until it stops throwing, or rethrows its last failure once `timeoutMs` has passed. */
-export async function eventually<T>(check: () => T | Promise<T>, timeoutMs: number, intervalMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await sleep(intervalMs);
-    }
-  }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((wake) => setTimeout(wake, ms));
+/** For a describe block: a `wrangler dev` on a fresh state directory and a receiver, started before its tests and stopped after. */
+export function useServerAndReceiver(): { server: DevServer; receiver: Receiver } {
+  const state = makeStateDir();
+  const started = {} as { server: DevServer; receiver: Receiver };
+  beforeAll(async () => {
+    [started.server, started.receiver] = await Promise.all([startDevServer({ stateDir: state.path }), startReceiver()]);
+  });
+  afterAll(async () => {
+    await Promise.all([started.server?.stop(), started.receiver?.close()]);
+    state.remove();
+  });
+  return started;
 }

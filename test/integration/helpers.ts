@@ -3,6 +3,9 @@ import { expect } from "vitest";
 import type { SubscriptionView } from "../../src/domain/subscription";
 import type { ReceivedRequest } from "../support/received-request";
 
+export { eventually } from "../support/eventually";
+export { makeEvent } from "../support/events";
+
 export const API_TOKEN = "test-api-token";
 export const INGEST_TOKEN = "test-ingest-token";
 
@@ -49,38 +52,6 @@ export async function getSubscription(id: string): Promise<SubscriptionView> {
   return (await response.json()) as SubscriptionView;
 }
 
-export function makeEvent(overrides: Record<string, unknown> = {}): Record<string, unknown> & { uuid: string; code: string } {
-  const uuid = crypto.randomUUID();
-  return {
-    uuid,
-    code: "document.update",
-    links: [{ rel: "self", href: `/events/${uuid}` }],
-    created_at: "2026-11-22T10:00:00+00:00",
-    created_by: "john_doe",
-    resource: {
-      code: "product_blue_pant",
-      type: "document",
-      document_type_code: "product",
-      links: [{ rel: "self", href: "https://example.quable.com/api/documents/product_blue_pant" }],
-      locales: { updated: ["fr_FR"], inherited: ["en_GB", "fr_FR"] },
-    },
-    ...overrides,
-  };
-}
-
 export async function ingest(body: unknown, token: string = INGEST_TOKEN): Promise<Response> {
   return api("/v1/events", { method: "POST", json: body, token });
-}
-
-/** Polls until `check` stops throwing (an expect inside it) or the time runs out. */
-export async function eventually<T>(check: () => Promise<T>, timeoutMs = 15_000, intervalMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, intervalMs));
-    }
-  }
 }

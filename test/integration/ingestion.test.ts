@@ -4,18 +4,13 @@ import { API_TOKEN, api, bucket, createSubscription, eventually, ingest, makeEve
 
 /** The shape of Quable's own webhook body (reference/quable-document-update.json), with a fresh uuid. */
 function quableDocumentUpdate() {
-  return makeEvent({
-    created_at: "2020-06-18T11:48:17+00:00",
-    resource: {
-      code: "product_blue_pant",
-      type: "document",
-      document_type_code: "product",
-      links: [{ rel: "self", href: "https://example.quable.com/api/documents/product_blue_pant" }],
-      locales: { updated: ["fr_FR"], inherited: ["en_GB", "fr_FR"] },
-      updated_items: [{ type: "field", code: "color" }, { type: "field", code: "name" }],
+  return makeEvent(
+    {
+      created_at: "2020-06-18T11:48:17+00:00",
+      process: { type: "bulk_edit", id: "20aaabe5-5dcb-4cbb-80e8-ba75c30bbce0", correlationId: "A4548C0354f48954x-565654qsds9chg564jhg78" },
     },
-    process: { type: "bulk_edit", id: "20aaabe5-5dcb-4cbb-80e8-ba75c30bbce0", correlationId: "A4548C0354f48954x-565654qsds9chg564jhg78" },
-  });
+    { updated_items: [{ type: "field", code: "color" }, { type: "field", code: "name" }] },
+  );
 }
 
 function deliveredIds(requests: readonly ReceivedRequest[]): string[] {

@@ -3,6 +3,7 @@ import type { z } from "@hono/zod-openapi";
 import { MAX_EVENTS_PER_REQUEST, MAX_EVENT_BYTES, parseEventBatch, type BatchParse } from "../../src/domain/event";
 import { SubscriptionCreateRequest, SubscriptionUpdateRequest } from "../../src/domain/subscription";
 import { formatPath, issuesToErrors, type ValidationErrors } from "../../src/domain/validation-errors";
+import { makeEvent } from "../support/events";
 
 /** The ValidationErrors map a schema gives for this input (empty when valid), as the API would answer it. */
 function errorsOf(schema: z.ZodType, input: unknown): ValidationErrors {
@@ -101,25 +102,6 @@ describe("subscription update request", () => {
   });
 });
 
-function event(overrides: Record<string, unknown> = {}, resource: Record<string, unknown> = {}): Record<string, unknown> {
-  const uuid = crypto.randomUUID();
-  return {
-    uuid,
-    code: "document.update",
-    links: [{ rel: "self", href: `/events/${uuid}` }],
-    created_at: "2026-11-22T10:00:00+01:00",
-    created_by: "john_doe",
-    resource: {
-      code: "product_blue_pant",
-      type: "document",
-      document_type_code: "product",
-      links: [{ rel: "self", href: "https://example.quable.com/api/documents/product_blue_pant" }],
-      locales: { updated: ["fr_FR"], inherited: ["en_GB", "fr_FR"] },
-      ...resource,
-    },
-    ...overrides,
-  };
-}
 
 function accepted(result: BatchParse) {
   if (result.kind !== "ok") throw new Error(`expected ok, got ${JSON.stringify(result)}`);
@@ -133,12 +115,12 @@ function refused(result: BatchParse): ValidationErrors {
 
 describe("parseEventBatch", () => {
   it("reads a bare event, exactly as Quable's webhook sends it", () => {
-    const one = event();
+    const one = makeEvent();
     expect(accepted(parseEventBatch(one))).toEqual([{ uuid: one.uuid, code: "document.update", body: JSON.stringify(one) }]);
   });
 
   it("reads an array of events and an {events} object, in order", () => {
-    const batch = [event(), event({ code: "media.create" }, { type: "media", document_type_code: undefined })];
+    const batch = [makeEvent(), makeEvent({ code: "media.create" }, { type: "media", document_type_code: undefined })];
     const uuids = batch.map((item) => item.uuid);
     expect(accepted(parseEventBatch(batch)).map((item) => item.uuid)).toEqual(uuids);
     expect(accepted(parseEventBatch({ events: batch })).map((item) => item.uuid)).toEqual(uuids);
@@ -160,18 +142,18 @@ describe("parseEventBatch", () => {
   });
 
   it("accepts exactly the event count limit", () => {
-    const batch = Array.from({ length: MAX_EVENTS_PER_REQUEST }, () => event());
+    const batch = Array.from({ length: MAX_EVENTS_PER_REQUEST }, () => makeEvent());
     expect(accepted(parseEventBatch(batch))).toHaveLength(MAX_EVENTS_PER_REQUEST);
   });
 
   it("answers too_large for one event over 64 KiB, naming it", () => {
-    const big = event({ padding: "x".repeat(MAX_EVENT_BYTES) });
+    const big = makeEvent({ padding: "x".repeat(MAX_EVENT_BYTES) });
     expect(parseEventBatch(big)).toEqual({ kind: "too_large", message: "the event is larger than 64 KiB" });
-    expect(parseEventBatch([event(), big])).toEqual({ kind: "too_large", message: "events[1] is larger than 64 KiB" });
+    expect(parseEventBatch([makeEvent(), big])).toEqual({ kind: "too_large", message: "events[1] is larger than 64 KiB" });
   });
 
   it("requires document_type_code for documents, at the event's own path", () => {
-    const batch = [event(), event(), event(), event({}, { document_type_code: undefined })];
+    const batch = [makeEvent(), makeEvent(), makeEvent(), makeEvent({}, { document_type_code: undefined })];
     expect(refused(parseEventBatch({ events: batch }))).toEqual({
       "events[3].resource.document_type_code": ["required when resource.type is document"],
     });
@@ -179,14 +161,14 @@ describe("parseEventBatch", () => {
   });
 
   it("does not require document_type_code for other resource types", () => {
-    const media = event({ code: "media.update" }, { type: "media", document_type_code: undefined });
+    const media = makeEvent({ code: "media.update" }, { type: "media", document_type_code: undefined });
     expect(accepted(parseEventBatch(media))).toHaveLength(1);
   });
 
   it("requires process.correlationId when process is present", () => {
-    expect(refused(parseEventBatch(event({ process: { id: "42", type: "import" } })))).toEqual({ "process.correlationId": ["is required"] });
-    expect(accepted(parseEventBatch(event({ process: { correlationId: "c-1", id: "42", type: "bulk_edit" } })))).toHaveLength(1);
-    expect(Object.keys(refused(parseEventBatch(event({ process: { correlationId: "c-1", type: "export" } }))))).toEqual(["process.type"]);
+    expect(refused(parseEventBatch(makeEvent({ process: { id: "42", type: "import" } })))).toEqual({ "process.correlationId": ["is required"] });
+    expect(accepted(parseEventBatch(makeEvent({ process: { correlationId: "c-1", id: "42", type: "bulk_edit" } })))).toHaveLength(1);
+    expect(Object.keys(refused(parseEventBatch(makeEvent({ process: { correlationId: "c-1", type: "export" } }))))).toEqual(["process.type"]);
   });
 
   it.each([
@@ -200,7 +182,7 @@ describe("parseEventBatch", () => {
     ["created_by missing", { created_by: undefined }, "created_by"],
     ["resource missing", { resource: undefined }, "resource"],
   ])("refuses a bad %s", (_what, overrides, path) => {
-    expect(Object.keys(refused(parseEventBatch(event(overrides))))).toEqual([path]);
+    expect(Object.keys(refused(parseEventBatch(makeEvent(overrides))))).toEqual([path]);
   });
 
   it.each([
@@ -209,24 +191,24 @@ describe("parseEventBatch", () => {
     ["locales without inherited", { locales: { updated: [] } }, "resource.locales.inherited"],
     ["updated_items without code", { updated_items: [{ type: "attribute" }] }, "resource.updated_items[0].code"],
   ])("refuses %s", (_what, resource, path) => {
-    expect(Object.keys(refused(parseEventBatch(event({}, resource))))).toEqual([path]);
+    expect(Object.keys(refused(parseEventBatch(makeEvent({}, resource))))).toEqual([path]);
   });
 
   it("keeps unknown extra fields, at every level, in the body sent to subscribers", () => {
-    const rich = event({ tenant: "acme", extra: { nested: [1, 2] } }, { custom_field: "kept", updated_items: [{ type: "attribute", code: "color", weight: 3 }] });
+    const rich = makeEvent({ tenant: "acme", extra: { nested: [1, 2] } }, { custom_field: "kept", updated_items: [{ type: "attribute", code: "color", weight: 3 }] });
     const [parsed] = accepted(parseEventBatch(rich));
     expect(JSON.parse(parsed!.body)).toEqual(rich);
   });
 
   it("refuses the whole batch when any event is invalid, reporting each bad one", () => {
-    const batch = [event(), event({ uuid: "nope" }), event(), event({ created_by: 7 })];
+    const batch = [makeEvent(), makeEvent({ uuid: "nope" }), makeEvent(), makeEvent({ created_by: 7 })];
     expect(refused(parseEventBatch(batch))).toEqual({ "events[1].uuid": ["must be a UUID"], "events[3].created_by": ["must be a string"] });
   });
 
   it("keeps one of a uuid repeated in one batch, whatever its case", () => {
-    const first = event();
+    const first = makeEvent();
     const again = { ...first, uuid: String(first.uuid).toUpperCase() };
-    const events = accepted(parseEventBatch([first, event(), again]));
+    const events = accepted(parseEventBatch([first, makeEvent(), again]));
     expect(events).toHaveLength(2);
     expect(events[0]).toEqual({ uuid: first.uuid, code: "document.update", body: JSON.stringify(first) });
   });
