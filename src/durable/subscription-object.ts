@@ -27,6 +27,10 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * call that follows it. A crash mid-delivery leaves the lease behind: the watchdog waits it out.
  */
 const LEASE_MARGIN_MS = 15_000;
+/** POSTs at once to one healthy endpoint (Cloudflare keeps 6 connections open per invocation; more wait for one). */
+const MAX_IN_FLIGHT = 10;
+/** POSTs at once while the endpoint's last attempt failed: probe it, don't flood it before it is disabled. */
+const MAX_IN_FLIGHT_WHILE_FAILING = 1;
 /** How soon the watchdog looks again at owed deliveries that are overdue but still leased. */
 const WATCHDOG_RECHECK_MS = 1_000;
 /** Bytes of a response body kept in the attempt log. */
@@ -158,6 +162,10 @@ export function isoSeconds(ms: number): string {
 export class SubscriptionObject extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private readonly config: Config;
+  /** Deliveries handed over by `dispatch` and not yet started. */
+  private readonly waiting = new Set<string>();
+  /** POSTs under way from this instance. */
+  private inFlight = 0;
   /** Pruning scans old rows, so it runs at most daily per instance (the alarm fires far more often). */
   private lastPrunedAt = 0;
 
@@ -282,32 +290,50 @@ export class SubscriptionObject extends DurableObject<Env> {
   /**
    * The queue consumer hands over the deliveries its messages point at and gets its answer at once:
    * the POSTs run here in the background, so a slow endpoint holds back only its own subscription,
-   * never the consumer's batch. A delivery that is not due yet goes back on the queue with the rest
-   * of its delay. If this object is lost mid-POST, the lease runs out and the watchdog re-enqueues.
+   * never the consumer's batch. They wait here in memory for a free slot (storage still says what is
+   * owed: if this object is lost, the watchdog re-enqueues). A delivery not due yet goes back on the
+   * queue with the rest of its delay.
    */
-  async dispatch(eventIds: readonly string[]): Promise<void> {
-    const claim = this.claim(eventIds);
-    if (!claim) return;
-    const due: Extract<ClaimDecision, { decision: "deliver" }>[] = [];
-    const notYet: { eventId: string; delaySeconds: number }[] = [];
-    for (const decision of claim.decisions) {
-      if (decision.decision === "deliver") due.push(decision);
-      if (decision.decision === "later") notYet.push(decision);
-    }
-    if (notYet.length > 0) await this.enqueue(notYet);
-    if (due.length > 0) this.ctx.waitUntil(this.deliver(claim.target, due));
+  dispatch(eventIds: readonly string[]): void {
+    for (const eventId of eventIds) this.waiting.add(eventId);
+    this.ctx.waitUntil(this.startDeliveries());
   }
 
-  private async deliver(target: DeliveryTarget, due: readonly Extract<ClaimDecision, { decision: "deliver" }>[]): Promise<void> {
-    const reports = await Promise.all(
-      due.map(({ eventId, body, attempt }) =>
-        attemptDelivery({ target, messageId: eventId, body, attempt, timeoutMs: this.config.deliveryTimeoutMs, policy: this.config.targetPolicy }),
-      ),
-    );
+  /**
+   * Fills the free slots: at most MAX_IN_FLIGHT POSTs at once, and one at a time while the endpoint is
+   * failing, so that a dead endpoint sees a probe, not a flood, before it is disabled.
+   */
+  private async startDeliveries(): Promise<void> {
+    const row = this.row();
+    if (!row) return this.waiting.clear();
+    const limit = row.consecutive_failures > 0 ? MAX_IN_FLIGHT_WHILE_FAILING : MAX_IN_FLIGHT;
+    const notYet: { eventId: string; delaySeconds: number }[] = [];
+    while (this.inFlight < limit && this.waiting.size > 0) {
+      const batch = [...this.waiting].slice(0, limit - this.inFlight);
+      for (const eventId of batch) this.waiting.delete(eventId);
+      const claim = this.claim(batch);
+      if (!claim) return this.waiting.clear();
+      for (const decision of claim.decisions) {
+        if (decision.decision === "later") notYet.push(decision);
+        if (decision.decision !== "deliver") continue;
+        this.inFlight += 1;
+        this.ctx.waitUntil(this.deliver(claim.target, decision));
+      }
+    }
+    if (notYet.length > 0) await this.enqueue(notYet);
+  }
+
+  private async deliver(target: DeliveryTarget, { eventId, body, attempt }: Extract<ClaimDecision, { decision: "deliver" }>): Promise<void> {
     try {
-      await this.record(reports);
+      const report = await attemptDelivery({
+        target, messageId: eventId, body, attempt, timeoutMs: this.config.deliveryTimeoutMs, policy: this.config.targetPolicy,
+      });
+      await this.record([report]);
     } catch (error) {
-      console.error(`subscription ${this.row()?.id ?? "?"}: recording attempts failed: ${String(error)}`);
+      console.error(`subscription ${this.row()?.id ?? "?"}: recording an attempt failed: ${String(error)}`);
+    } finally {
+      this.inFlight -= 1;
+      await this.startDeliveries();
     }
   }
 
