@@ -1,5 +1,6 @@
 import type { IngestedEvent } from "../domain/event";
 import { directoryStub, ledgerShardOf, ledgerStub, subscriptionStub, type Env } from "../env";
+import { deliveryMessage, sendAll } from "./messages";
 
 export interface IngestResult {
   readonly accepted: string[];
@@ -21,8 +22,8 @@ function groupBy<T, K>(items: readonly T[], keyOf: (item: T) => K): Map<K, T[]> 
 }
 
 /**
- * Accepts events: each matching subscription's object records and enqueues what it is owed, then
- * the ledger remembers the events. Only then is anything reported accepted. A failure on the way
+ * Accepts events: each matching subscription's object records what it is owed, the deliveries go on
+ * the queue, then the ledger remembers the events. Only then is anything reported accepted. A failure on the way
  * takes back what was recorded and leaves the ledger untouched, so the producer can send the same
  * body again. A message already on the queue for a withdrawn delivery finds nothing owed and is dropped.
  */
@@ -45,16 +46,23 @@ export async function fanOut(env: Env, events: readonly IngestedEvent[]): Promis
     }
   }
   const accepted = await Promise.allSettled(
-    [...owed].map(async ([id, group]) => ({ id, eventIds: await subscriptionStub(env, id).accept(group) })),
+    [...owed].map(async ([id, group]) => ({ id, ...(await subscriptionStub(env, id).accept(group)) })),
   );
   const recorded = accepted.flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
-  // Nothing may stay recorded behind a 503: take back what the other subscriptions accepted.
+  // Nothing may stay recorded behind a 503: take back what the subscriptions accepted.
   const withdrawAll = () =>
     Promise.allSettled(recorded.map(({ id, eventIds }) => subscriptionStub(env, id).withdraw(eventIds)));
-  const refused = accepted.find((result) => result.status === "rejected");
-  if (refused) {
+  try {
+    const refused = accepted.find((result) => result.status === "rejected");
+    if (refused) throw refused.reason;
+    // One sendBatch per 100 deliveries of the whole request, rather than one per subscription.
+    await sendAll(
+      env.DELIVERIES,
+      recorded.flatMap(({ id, eventIds, held }) => (held ? [] : eventIds.map((eventId) => ({ body: deliveryMessage(id, eventId) })))),
+    );
+  } catch (error) {
     await withdrawAll();
-    throw new NotEnqueued(`enqueueing deliveries failed: ${String(refused.reason)}`);
+    throw new NotEnqueued(`enqueueing deliveries failed: ${String(error)}`);
   }
 
   let recordedElsewhere: string[];

@@ -247,17 +247,18 @@ export class SubscriptionObject extends DurableObject<Env> {
   // ---- deliveries -------------------------------------------------------------------------------
 
   /**
-   * Records the deliveries owed for these events (those its event types select) and enqueues them.
-   * Idempotent per event. If the queue refuses, the new records are removed again and the error
-   * propagates, so ingestion answers 503 having recorded nothing here. Returns the events newly owed.
+   * Records the deliveries owed for these events (those its event types select). Idempotent per event.
+   * Returns the events newly owed, and whether they are held (the subscription is disabled); the
+   * caller enqueues the others, and withdraws them all if the ingest as a whole cannot be accepted.
+   * Until their messages arrive, the watchdog knows them as owed.
    */
-  async accept(events: readonly IngestedEvent[]): Promise<string[]> {
+  async accept(events: readonly IngestedEvent[]): Promise<{ eventIds: string[]; held: boolean }> {
     const row = this.row();
-    if (!row) return [];
+    if (!row) return { eventIds: [], held: false };
     const eventTypes = JSON.parse(row.event_types) as string[];
     const now = Date.now();
     const status: DeliveryStatus = row.disabled ? "held" : "pending";
-    const fresh: string[] = [];
+    const eventIds: string[] = [];
     for (const event of events) {
       if (!typesMatchCode(eventTypes, event.code)) continue;
       const inserted = this.sql.exec(
@@ -265,17 +266,10 @@ export class SubscriptionObject extends DurableObject<Env> {
          VALUES (?, ?, ?, ?, 0, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING`,
         event.uuid, event.code, event.body, status, now, now, now,
       ).rowsWritten;
-      if (inserted > 0) fresh.push(event.uuid);
+      if (inserted > 0) eventIds.push(event.uuid);
     }
-    if (fresh.length === 0 || row.disabled) return fresh;
-    try {
-      await this.enqueue(fresh.map((eventId) => ({ eventId, delaySeconds: 0 })));
-    } catch (error) {
-      for (const eventId of fresh) this.sql.exec("DELETE FROM deliveries WHERE event_id = ?", eventId);
-      throw error;
-    }
-    await this.scheduleWatchdog();
-    return fresh;
+    if (eventIds.length > 0 && !row.disabled) await this.scheduleWatchdog();
+    return { eventIds, held: row.disabled === 1 };
   }
 
   /**
