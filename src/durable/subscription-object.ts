@@ -22,20 +22,17 @@ const PREVIOUS_SECRET_TTL_MS = 24 * 60 * 60 * 1000;
 /** Delivered rows are kept this long (for `GET /v1/events/{uuid}` and deduplication), attempts likewise. */
 const RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
-/**
- * A claimed delivery is leased for one POST (at most DELIVERY_TIMEOUT_MS) plus this, for the record
- * call that follows it. A crash mid-delivery leaves the lease behind: the watchdog waits it out.
- */
-const LEASE_MARGIN_MS = 15_000;
 /** POSTs at once to one healthy endpoint (Cloudflare keeps 6 connections open per invocation; more wait for one). */
 const MAX_IN_FLIGHT = 10;
 /** POSTs at once while the endpoint's last attempt failed: probe it, don't flood it before it is disabled. */
 const MAX_IN_FLIGHT_WHILE_FAILING = 1;
-/** How soon the watchdog looks again at owed deliveries that are overdue but still leased. */
+/** How soon the watchdog looks again at owed deliveries that are overdue but under way in this instance. */
 const WATCHDOG_RECHECK_MS = 1_000;
 /** Bytes of a response body kept in the attempt log. */
 export const MAX_ERROR_LENGTH = 512;
 
+// Rows written are most of what a delivery costs: no rowid behind the deliveries' key, no
+// AUTOINCREMENT bookkeeping, and an index only over what is still owed.
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS subscription (
   singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
@@ -47,11 +44,12 @@ CREATE TABLE IF NOT EXISTS subscription (
 CREATE TABLE IF NOT EXISTS deliveries (
   event_id TEXT PRIMARY KEY, event_code TEXT NOT NULL, body TEXT NOT NULL,
   status TEXT NOT NULL, attempts INTEGER NOT NULL, next_attempt_at INTEGER NOT NULL,
-  lease_until INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS deliveries_by_status ON deliveries (status, next_attempt_at);
+  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+DROP INDEX IF EXISTS deliveries_by_status;
+CREATE INDEX IF NOT EXISTS deliveries_owed ON deliveries (next_attempt_at) WHERE status IN ('pending', 'retrying');
 CREATE TABLE IF NOT EXISTS attempts (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL, event_code TEXT NOT NULL,
+  seq INTEGER PRIMARY KEY, event_id TEXT NOT NULL, event_code TEXT NOT NULL,
   attempt INTEGER NOT NULL, at INTEGER NOT NULL, outcome TEXT NOT NULL, status INTEGER,
   duration_ms INTEGER NOT NULL, error TEXT
 );
@@ -80,7 +78,6 @@ type DeliveryRow = {
   status: DeliveryStatus;
   attempts: number;
   next_attempt_at: number;
-  lease_until: number;
   created_at: number;
 };
 
@@ -164,8 +161,19 @@ export class SubscriptionObject extends DurableObject<Env> {
   private readonly config: Config;
   /** Deliveries handed over by `dispatch` and not yet started. */
   private readonly waiting = new Set<string>();
-  /** POSTs under way from this instance. */
+  /** POSTs under way from this instance (the free slots are the limit minus this). */
   private inFlight = 0;
+  /**
+   * Deliveries claimed and not yet recorded: a duplicate message must not POST them again. In memory,
+   * not storage, on purpose: it is one row write less per delivery, and if this instance is lost
+   * mid-POST its claims go with it, so the watchdog may re-enqueue at once.
+   */
+  private readonly unrecorded = new Set<string>();
+  /** Attempts finished and waiting to be recorded together. */
+  private readonly finished: AttemptReport[] = [];
+  private recording = false;
+  /** When the alarm is set for, once read (undefined: not read yet); saves a storage read per record. */
+  private alarmAt: number | null | undefined = undefined;
   /** Pruning scans old rows, so it runs at most daily per instance (the alarm fires far more often). */
   private lastPrunedAt = 0;
 
@@ -224,6 +232,7 @@ export class SubscriptionObject extends DurableObject<Env> {
     if (!this.row()) return false;
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
+    this.alarmAt = null;
     this.sql.exec(SCHEMA); // this instance may still answer (404s) until it is evicted
     return true;
   }
@@ -318,28 +327,42 @@ export class SubscriptionObject extends DurableObject<Env> {
   }
 
   private async deliver(target: DeliveryTarget, { eventId, body, attempt }: Extract<ClaimDecision, { decision: "deliver" }>): Promise<void> {
+    const report = await attemptDelivery({
+      target, messageId: eventId, body, attempt, timeoutMs: this.config.deliveryTimeoutMs, policy: this.config.targetPolicy,
+    });
+    this.inFlight -= 1;
+    this.finished.push(report);
+    await this.recordFinished();
+    await this.startDeliveries();
+  }
+
+  /** One `record` at a time, taking every attempt that finished meanwhile: fewer reads and alarm checks per delivery. */
+  private async recordFinished(): Promise<void> {
+    if (this.recording) return; // the loop below takes these too
+    this.recording = true;
     try {
-      const report = await attemptDelivery({
-        target, messageId: eventId, body, attempt, timeoutMs: this.config.deliveryTimeoutMs, policy: this.config.targetPolicy,
-      });
-      await this.record([report]);
-    } catch (error) {
-      console.error(`subscription ${this.row()?.id ?? "?"}: recording an attempt failed: ${String(error)}`);
+      while (this.finished.length > 0) {
+        const reports = this.finished.splice(0);
+        try {
+          await this.record(reports);
+        } catch (error) {
+          console.error(`subscription ${this.row()?.id ?? "?"}: recording attempts failed: ${String(error)}`);
+        }
+        for (const report of reports) this.unrecorded.delete(report.eventId);
+      }
     } finally {
-      this.inFlight -= 1;
-      await this.startDeliveries();
+      this.recording = false;
     }
   }
 
-  /** Leases what is due so that a duplicate queue message cannot POST it twice at once; holds what is owed while disabled. */
+  /** Claims what is due so that a duplicate queue message cannot POST it twice at once; holds what is owed while disabled. */
   private claim(eventIds: readonly string[]): Claim | null {
     const row = this.row();
     if (!row) return null;
     const now = Date.now();
-    const leaseUntil = now + this.config.deliveryTimeoutMs + LEASE_MARGIN_MS;
     const decisions = eventIds.map((eventId): ClaimDecision => {
       const delivery = this.delivery(eventId);
-      if (!delivery || (delivery.status !== "pending" && delivery.status !== "retrying") || delivery.lease_until > now)
+      if (!delivery || (delivery.status !== "pending" && delivery.status !== "retrying") || this.unrecorded.has(eventId))
         return { eventId, decision: "skip" };
       if (row.disabled) {
         this.setStatus(eventId, "held", now);
@@ -347,7 +370,7 @@ export class SubscriptionObject extends DurableObject<Env> {
       }
       if (delivery.next_attempt_at > now + 1000)
         return { eventId, decision: "later", delaySeconds: Math.ceil((delivery.next_attempt_at - now) / 1000) };
-      this.sql.exec("UPDATE deliveries SET lease_until = ? WHERE event_id = ?", leaseUntil, eventId);
+      this.unrecorded.add(eventId);
       return { eventId, decision: "deliver", attempt: delivery.attempts + 1, body: delivery.body };
     });
     return { target: this.targetOf(row, now), decisions };
@@ -405,7 +428,7 @@ export class SubscriptionObject extends DurableObject<Env> {
         }
       }
       this.sql.exec(
-        "UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, lease_until = 0, updated_at = ? WHERE event_id = ?",
+        "UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, updated_at = ? WHERE event_id = ?",
         status, report.attempt, nextAttemptAt, now, report.eventId,
       );
     }
@@ -475,7 +498,7 @@ export class SubscriptionObject extends DurableObject<Env> {
     const now = Date.now();
     for (const eventId of eventIds)
       this.sql.exec(
-        "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?, lease_until = 0, updated_at = ? WHERE event_id = ?",
+        "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ? WHERE event_id = ?",
         now, now, eventId,
       );
     await this.enqueue(eventIds.map((eventId) => ({ eventId, delaySeconds: 0 })));
@@ -498,7 +521,7 @@ export class SubscriptionObject extends DurableObject<Env> {
     const now = Date.now();
     const chartStart = (Math.floor(now / bucketMs) + 1 - bucketCount) * bucketMs;
     const dayStart = now - DAY_MS;
-    // Attempts are logged in the order they finish: one that started earlier lands at most a lease later.
+    // Attempts are logged in the order they finish: one that started earlier lands at most a POST timeout (and a minute) later.
     const stopBefore = Math.min(dayStart, chartStart) - this.config.deliveryTimeoutMs - 60_000;
     const countsOf = (): OutcomeCounts => Object.fromEntries(OUTCOMES.map((outcome) => [outcome, 0])) as OutcomeCounts;
     const lastDay = countsOf();
@@ -527,17 +550,19 @@ export class SubscriptionObject extends DurableObject<Env> {
    * enqueued again; old finished rows are pruned.
    */
   override async alarm(): Promise<void> {
+    this.alarmAt = null; // this one has fired
     const row = this.row();
     if (!row) return;
     const now = Date.now();
     const graceMs = this.config.redeliveryGraceSeconds * 1000;
     const overdue = this.sql
       .exec<{ event_id: string }>(
-        "SELECT event_id FROM deliveries WHERE status IN ('pending', 'retrying') AND next_attempt_at <= ? AND lease_until <= ? LIMIT 1000",
-        now - graceMs, now,
+        "SELECT event_id FROM deliveries WHERE status IN ('pending', 'retrying') AND next_attempt_at <= ? LIMIT 1000",
+        now - graceMs,
       )
       .toArray()
-      .map((delivery) => delivery.event_id);
+      .map((delivery) => delivery.event_id)
+      .filter((eventId) => !this.unrecorded.has(eventId) && !this.waiting.has(eventId)); // under way here
     for (const eventId of overdue) this.sql.exec("UPDATE deliveries SET next_attempt_at = ? WHERE event_id = ?", now, eventId);
     if (overdue.length > 0) await this.enqueue(overdue.map((eventId) => ({ eventId, delaySeconds: 0 })));
 
@@ -552,21 +577,23 @@ export class SubscriptionObject extends DurableObject<Env> {
 
   /** Index lookups only: this runs after every accept and record, so it must not scan the table. */
   private async scheduleWatchdog(): Promise<void> {
-    const earliestDue = this.sql
-      .exec<{ due: number | null }>(
-        `SELECT MIN(due) AS due FROM (
-           SELECT MIN(next_attempt_at) AS due FROM deliveries WHERE status = 'pending'
-           UNION ALL SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'retrying')`,
-      )
-      .one().due;
+    const earliestDue =
+      this.sql
+        .exec<{ due: number }>(
+          "SELECT next_attempt_at AS due FROM deliveries WHERE status IN ('pending', 'retrying') ORDER BY next_attempt_at LIMIT 1",
+        )
+        .toArray()[0]?.due ?? null;
     let wanted: number;
-    // Never in the past: overdue deliveries that the alarm left alone are leased (a crash mid-delivery
-    // leaves its lease behind) and wait for the lease to end; an alarm set in the past fires again at once, in a loop.
+    // Never in the past: overdue deliveries that the alarm left alone are under way here and wait
+    // for their POST; an alarm set in the past fires again at once, in a loop.
     if (earliestDue !== null) wanted = Math.max(earliestDue + this.config.redeliveryGraceSeconds * 1000, Date.now() + WATCHDOG_RECHECK_MS);
     else if (this.sql.exec("SELECT 1 FROM deliveries LIMIT 1").toArray().length > 0) wanted = Date.now() + DAY_MS; // pruning
     else return;
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || wanted < current) await this.ctx.storage.setAlarm(wanted);
+    if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
+    if (this.alarmAt === null || wanted < this.alarmAt) {
+      await this.ctx.storage.setAlarm(wanted);
+      this.alarmAt = wanted;
+    }
   }
 
   // ---- helpers ------------------------------------------------------------------------------------
@@ -580,14 +607,15 @@ export class SubscriptionObject extends DurableObject<Env> {
   }
 
   private setStatus(eventId: string, status: DeliveryStatus, now: number): void {
-    this.sql.exec("UPDATE deliveries SET status = ?, lease_until = 0, updated_at = ? WHERE event_id = ?", status, now, eventId);
+    this.sql.exec("UPDATE deliveries SET status = ?, updated_at = ? WHERE event_id = ?", status, now, eventId);
   }
 
   private holdOwedDeliveries(now: number): void {
-    this.sql.exec("UPDATE deliveries SET status = 'held', lease_until = 0, updated_at = ? WHERE status IN ('pending', 'retrying')", now);
+    this.sql.exec("UPDATE deliveries SET status = 'held', updated_at = ? WHERE status IN ('pending', 'retrying')", now);
   }
 
   private async enqueue(deliveries: readonly { eventId: string; delaySeconds: number }[], alerts: readonly OpsEvent[] = []): Promise<void> {
+    if (deliveries.length === 0 && (alerts.length === 0 || !this.config.opsWebhookUrl)) return;
     const id = this.row()?.id;
     if (!id) return;
     const messages: MessageSendRequest<QueueMessage>[] = deliveries.map(({ eventId, delaySeconds }) => ({

@@ -326,7 +326,7 @@ describe("watchdog", () => {
     // grace period (REDELIVERY_GRACE_SECONDS is 30 in tests), where its message may still be on its way.
     const stub = env.SUBSCRIPTIONS.get(env.SUBSCRIPTIONS.idFromName(subscription.id));
     await runInDurableObject(stub, (_, state) => {
-      const owedAgain = "UPDATE deliveries SET status = 'pending', next_attempt_at = ?, lease_until = 0 WHERE event_id = ?";
+      const owedAgain = "UPDATE deliveries SET status = 'pending', next_attempt_at = ? WHERE event_id = ?";
       state.storage.sql.exec(owedAgain, Date.now() - 60 * 60 * 1000, lost.uuid);
       state.storage.sql.exec(owedAgain, Date.now() - 5_000, recent.uuid);
     });
