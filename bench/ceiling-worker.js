@@ -1,0 +1,57 @@
+/**
+ * The ceiling: the least a webhook sender on this platform must do, run in the same local workerd.
+ * POST /ingest {targets, events} puts one queue message per event and target (the event's JSON as its
+ * body); the consumer POSTs each message's body to its target. Same queue settings as Doorbell's
+ * (batch size, wait), same receiver, same bodies: no storage, no signature, no bookkeeping.
+ *
+ * CEILING_MODE "await" (default): the consumer awaits its batch's POSTs, then acks (a batch at a time).
+ * CEILING_MODE "background": it acks at once and POSTs in waitUntil, as Doorbell's subscription objects
+ * POST after the consumer has handed them the batch.
+ */
+const SEND_BATCH_LIMIT = 100;
+
+export default {
+  async fetch(request, env) {
+    const { pathname } = new URL(request.url);
+    if (pathname === "/health") return new Response("ok");
+    if (request.method !== "POST" || pathname !== "/ingest") return new Response("not found", { status: 404 });
+    const { targets, events } = await request.json();
+    const messages = [];
+    for (const event of events) {
+      const body = JSON.stringify(event);
+      for (const url of targets) messages.push({ body: { url, id: event.uuid, body } });
+    }
+    const sends = [];
+    for (let start = 0; start < messages.length; start += SEND_BATCH_LIMIT)
+      sends.push(env.JOBS.sendBatch(messages.slice(start, start + SEND_BATCH_LIMIT)));
+    await Promise.all(sends);
+    return Response.json({ accepted: events.length }, { status: 202 });
+  },
+
+  async queue(batch, env, ctx) {
+    const posts = Promise.all(batch.messages.map((message) => deliver(message.body)));
+    if (env.CEILING_MODE === "background") {
+      batch.ackAll();
+      ctx.waitUntil(posts);
+      return;
+    }
+    const delivered = await posts;
+    batch.messages.forEach((message, index) => (delivered[index] ? message.ack() : message.retry()));
+  },
+};
+
+async function deliver({ url, id, body }) {
+  try {
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", "webhook-id": id, "webhook-timestamp": String(Math.floor(Date.now() / 1000)) },
+      body,
+      redirect: "manual",
+      signal: AbortSignal.timeout(5_000),
+    });
+    await response.body?.cancel();
+    return true;
+  } catch {
+    return false;
+  }
+}
