@@ -4,7 +4,7 @@ import packageJson from "../../package.json";
 import { outcomeOfStatus, retryAfterSeconds } from "./retry-policy";
 import { signatureHeader } from "./signature";
 
-export const USER_AGENT = `Doorbell/${packageJson.version}`;
+const USER_AGENT = `Doorbell/${packageJson.version}`;
 
 /** How much of a failed response's body is kept for the attempt log. */
 const RESPONSE_EXCERPT_BYTES = 2048;

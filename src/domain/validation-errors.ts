@@ -11,7 +11,7 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out === "" ? "body" : out;
 }
 
-export function addError(errors: ValidationErrors, path: string, message: string): void {
+function addError(errors: ValidationErrors, path: string, message: string): void {
   const list = (errors[path] ??= []);
   if (!list.includes(message)) list.push(message);
 }

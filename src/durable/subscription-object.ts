@@ -29,7 +29,7 @@ const MAX_IN_FLIGHT_WHILE_FAILING = 1;
 /** How soon the watchdog looks again at owed deliveries that are overdue but under way in this instance. */
 const WATCHDOG_RECHECK_MS = 1_000;
 /** Bytes of a response body kept in the attempt log. */
-export const MAX_ERROR_LENGTH = 512;
+const MAX_ERROR_LENGTH = 512;
 
 // Rows written are most of what a delivery costs: no rowid behind the deliveries' key, no
 // AUTOINCREMENT bookkeeping, and an index only over what is still owed.
@@ -152,7 +152,7 @@ export interface SubscriptionSummary {
   chart: { start: string; bucketMs: number; buckets: OutcomeCounts[] };
 }
 
-export function isoSeconds(ms: number): string {
+function isoSeconds(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
