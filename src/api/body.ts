@@ -30,12 +30,7 @@ export async function readBodyText(c: Context, maxBytes: number): Promise<string
       chunks.push(value);
     }
   }
-  const bytes = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
+  const bytes = await new Blob(chunks).bytes();
   try {
     return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {

@@ -1,6 +1,8 @@
 import type { DeliveryView } from "../durable/subscription-object";
 import { ledgerShardOf, ledgerStub, subscriptionStub, type Env } from "../env";
-import { notFound } from "./errors";
+import type { LedgerEntry } from "../durable/event-ledger";
+import { SUBSCRIPTION_ID_PATTERN } from "../domain/subscription";
+import { ApiError, notFound } from "./errors";
 
 export const EVENT_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -11,12 +13,18 @@ export interface EventDeliveries {
   readonly deliveries: (DeliveryView & { subscriptionId: string })[];
 }
 
-/** An accepted event and, per subscription it matched (and that still exists), its delivery; for the API and the dashboard. */
-export async function lookupEvent(env: Env, uuid: string): Promise<EventDeliveries> {
+/** The ledger's record of an accepted event, by uuid in any case; 404 when there is none. */
+async function acceptedEvent(env: Env, uuid: string): Promise<{ key: string; entry: LedgerEntry }> {
   const key = uuid.toLowerCase();
   if (!EVENT_UUID.test(key)) throw notFound("event");
   const entry = await ledgerStub(env, ledgerShardOf(key)).get(key);
   if (!entry) throw notFound("event");
+  return { key, entry };
+}
+
+/** An accepted event and, per subscription it matched (and that still exists), its delivery; for the API and the dashboard. */
+export async function lookupEvent(env: Env, uuid: string): Promise<EventDeliveries> {
+  const { key, entry } = await acceptedEvent(env, uuid);
   const deliveries = await Promise.all(
     entry.subscriptionIds.map(async (subscriptionId) => {
       const delivery = await subscriptionStub(env, subscriptionId).deliveryOf(key);
@@ -24,4 +32,22 @@ export async function lookupEvent(env: Env, uuid: string): Promise<EventDeliveri
     }),
   );
   return { body: entry.body, receivedAt: entry.receivedAt, deliveries: deliveries.filter((delivery) => delivery !== null) };
+}
+
+/**
+ * Sends an accepted event again, with fresh attempts, to one subscription it matched (404 when it did
+ * not, 409 while that subscription is disabled) or to every one; returns how many were queued.
+ */
+export async function redeliverEvent(env: Env, uuid: string, subscriptionId?: string): Promise<number> {
+  const { key, entry } = await acceptedEvent(env, uuid);
+  if (subscriptionId === undefined) {
+    const results = await Promise.all(entry.subscriptionIds.map((id) => subscriptionStub(env, id).redeliver(key)));
+    return results.filter((result) => result === "queued").length;
+  }
+  const unmatched = notFound("delivery of this event to that subscription");
+  if (!SUBSCRIPTION_ID_PATTERN.test(subscriptionId) || !entry.subscriptionIds.includes(subscriptionId)) throw unmatched;
+  const result = await subscriptionStub(env, subscriptionId).redeliver(key);
+  if (result === "unknown") throw unmatched;
+  if (result === "disabled") throw new ApiError(409, "conflict", "the subscription is disabled; re-enable it before redelivering");
+  return 1;
 }

@@ -1,12 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { Event, EventBatchRequest, MAX_REQUEST_BYTES, parseEventBatch } from "../domain/event";
-import { SUBSCRIPTION_ID_PATTERN } from "../domain/subscription";
 import { NotEnqueued, fanOut } from "../delivery/fan-out";
 import { DELIVERY_STATUSES } from "../durable/subscription-object";
-import { ledgerShardOf, ledgerStub, subscriptionStub } from "../env";
 import { jsonBody, parseJson, readBodyText } from "./body";
-import { ApiError, ValidationFailed, notFound } from "./errors";
-import { EVENT_UUID, lookupEvent } from "./event-lookup";
+import { ApiError, ValidationFailed } from "./errors";
+import { lookupEvent, redeliverEvent } from "./event-lookup";
 import { BEARER_SECURITY, createRouter } from "./router";
 import { ErrorBody, ValidationErrorsBody, json } from "./schemas";
 
@@ -91,18 +89,7 @@ events.openapi(
     },
   }),
   async (c) => {
-    const uuid = c.req.valid("param").uuid.toLowerCase();
     const { subscriptionId } = c.req.valid("json") ?? {}; // the body is optional
-    if (!EVENT_UUID.test(uuid)) throw notFound("event");
-    const entry = await ledgerStub(c.env, ledgerShardOf(uuid)).get(uuid);
-    if (!entry) throw notFound("event");
-    const targets = subscriptionId === undefined ? entry.subscriptionIds : entry.subscriptionIds.filter((id) => id === subscriptionId);
-    if (subscriptionId !== undefined && (targets.length === 0 || !SUBSCRIPTION_ID_PATTERN.test(subscriptionId)))
-      throw notFound("delivery of this event to that subscription");
-    const results = await Promise.all(targets.map((id) => subscriptionStub(c.env, id).redeliver(uuid)));
-    if (subscriptionId !== undefined && results[0] === "disabled")
-      throw new ApiError(409, "conflict", "the subscription is disabled; re-enable it before redelivering");
-    if (subscriptionId !== undefined && results[0] === "unknown") throw notFound("delivery of this event to that subscription");
-    return c.json({ queued: results.filter((result) => result === "queued").length }, 202);
+    return c.json({ queued: await redeliverEvent(c.env, c.req.valid("param").uuid, subscriptionId) }, 202);
   },
 );

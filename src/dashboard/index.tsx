@@ -5,6 +5,7 @@ import { ApiError, ValidationFailed, notFound } from "../api/errors";
 import {
   createSubscription, deleteSubscription, replayDeliveries, revealSecret, rotateSecret, subscriptionStubFor, updateSubscription, viewSubscription,
 } from "../api/subscription-service";
+import { redeliverEvent } from "../api/event-lookup";
 import { ConfigError } from "../config";
 import { SubscriptionCreateRequest, SubscriptionUpdateRequest } from "../domain/subscription";
 import { issuesToErrors } from "../domain/validation-errors";
@@ -218,9 +219,7 @@ dashboard.get("/events", ...page, async (c) => {
 
 dashboard.post("/events/:uuid/redeliver", ...action, async (c) => {
   const uuid = c.req.param("uuid").toLowerCase();
-  const result = await subscriptionStubFor(c.env, (await readForm(c)).subscriptionId ?? "").redeliver(uuid);
-  if (result === "unknown") throw notFound("delivery of this event to that subscription");
-  if (result === "disabled") throw new ApiError(409, "conflict", "the subscription is disabled; re-enable it before redelivering");
+  await redeliverEvent(c.env, uuid, (await readForm(c)).subscriptionId ?? "");
   return c.redirect(hrefWith("/events", { uuid, done: "redelivered" }), 303);
 });
 

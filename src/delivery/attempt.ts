@@ -80,12 +80,7 @@ async function readExcerpt(response: Response): Promise<string> {
   } finally {
     reader.cancel().catch(() => {});
   }
-  const bytes = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
+  const bytes = await new Blob(chunks).bytes();
   return new TextDecoder().decode(bytes.subarray(0, RESPONSE_EXCERPT_BYTES)).trim();
 }
 

@@ -251,7 +251,7 @@ describe("secret rotation", () => {
 describe("endpoint answers that change the schedule", () => {
   async function firstTwoAttemptsGap(behaviour: string): Promise<number> {
     const name = bucket("retry-after");
-    const subscription = await subscribe({ targetUrl: receiverUrl(name, behaviour) });
+    await subscribe({ targetUrl: receiverUrl(name, behaviour) });
     const event = newEvent();
     expect((await ingest(event)).status).toBe(202);
     const [first, second] = await eventually(async () => {
