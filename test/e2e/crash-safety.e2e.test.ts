@@ -45,8 +45,8 @@ describe("crash safety of wrangler dev with --persist-to", () => {
     const healthy = [
       await createSubscription(live, { targetUrl: `${receiver.url}/${healthyBuckets[0]}/ok` }),
       await createSubscription(live, { targetUrl: `${receiver.url}/${healthyBuckets[1]}/ok`, eventTypes: ["document"] }),
-      // Answers after 1.5 s: the mid-delivery kill lands while its POSTs are in flight.
-      await createSubscription(live, { targetUrl: `${receiver.url}/${healthyBuckets[2]}/slow-1500` }),
+      // Answers after 1 s: the mid-delivery kill lands while its POSTs are in flight.
+      await createSubscription(live, { targetUrl: `${receiver.url}/${healthyBuckets[2]}/slow-1000` }),
     ];
     const failing = await createSubscription(live, { targetUrl: `${receiver.url}/${failingBucket}/status-500` });
     const accepted: string[] = [];
@@ -55,7 +55,9 @@ describe("crash safety of wrangler dev with --persist-to", () => {
     // 1. Mid-ingest: three producers post batches back to back; the kill cuts some requests short.
     const producers = Array.from({ length: 3 }, () => produceUntilRefused(live, accepted));
     await eventually(() => expect(accepted.length).toBeGreaterThan(0), 10_000, 10);
-    const ingestingFor = randomMs(0, 800);
+    // Bounded so the slow endpoint can take everything in time: at 10 POSTs in flight of 1 s each it
+    // takes 10 events a second, and CI accepts some 600 events a second here.
+    const ingestingFor = randomMs(0, 400);
     await sleep(ingestingFor);
     await live.crash();
     kills.push(`mid-ingest ${ingestingFor} ms after the first 202 (${accepted.length} events accepted by then)`);
