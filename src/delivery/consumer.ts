@@ -28,7 +28,7 @@ export async function consumeBatch(batch: MessageBatch<QueueMessage>, env: Env):
 
 async function deliverGroup(subscriptionId: string, messages: Message<DeliveryMessage>[], env: Env, config: Config): Promise<void> {
   try {
-    await subscriptionStub(env, subscriptionId).dispatch([...new Set(messages.map((message) => message.body.eventId))]);
+    await subscriptionStub(env, subscriptionId).dispatch([...new Set(messages.flatMap((message) => message.body.eventIds))]);
     for (const message of messages) message.ack();
   } catch (error) {
     // A fault of ours (the object unreachable), not the endpoint's: let the queue try again, then dead-letter.

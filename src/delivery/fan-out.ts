@@ -1,6 +1,7 @@
+import { groupBy } from "../domain/collections";
 import type { IngestedEvent } from "../domain/event";
 import { directoryStub, ledgerShardOf, ledgerStub, subscriptionStub, type Env } from "../env";
-import { deliveryMessage, sendAll } from "./messages";
+import { deliveryMessages, sendAll } from "./messages";
 
 export interface IngestResult {
   readonly accepted: string[];
@@ -9,17 +10,6 @@ export interface IngestResult {
 
 /** Thrown when a delivery could not be durably enqueued: the producer should send the same body again. */
 export class NotEnqueued extends Error {}
-
-function groupBy<T, K>(items: readonly T[], keyOf: (item: T) => K): Map<K, T[]> {
-  const groups = new Map<K, T[]>();
-  for (const item of items) {
-    const key = keyOf(item);
-    const group = groups.get(key);
-    if (group) group.push(item);
-    else groups.set(key, [item]);
-  }
-  return groups;
-}
 
 /**
  * Accepts events: each matching subscription's object records what it is owed, the deliveries go on
@@ -37,16 +27,9 @@ export async function fanOut(env: Env, events: readonly IngestedEvent[]): Promis
   const fresh = events.filter((event) => !known.has(event.uuid));
   const subscribersOf = (event: IngestedEvent) => matches[event.code] ?? [];
 
-  const owed = new Map<string, IngestedEvent[]>();
-  for (const event of fresh) {
-    for (const id of subscribersOf(event)) {
-      const group = owed.get(id);
-      if (group) group.push(event);
-      else owed.set(id, [event]);
-    }
-  }
+  const owed = groupBy(fresh.flatMap((event) => subscribersOf(event).map((id) => ({ id, event }))), (pair) => pair.id);
   const accepted = await Promise.allSettled(
-    [...owed].map(async ([id, group]) => ({ id, ...(await subscriptionStub(env, id).accept(group)) })),
+    [...owed].map(async ([id, pairs]) => ({ id, ...(await subscriptionStub(env, id).accept(pairs.map((pair) => pair.event))) })),
   );
   const recorded = accepted.flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
   // Nothing may stay recorded behind a 503: take back what the subscriptions accepted.
@@ -55,11 +38,8 @@ export async function fanOut(env: Env, events: readonly IngestedEvent[]): Promis
   try {
     const refused = accepted.find((result) => result.status === "rejected");
     if (refused) throw refused.reason;
-    // One sendBatch per 100 deliveries of the whole request, rather than one per subscription.
-    await sendAll(
-      env.DELIVERIES,
-      recorded.flatMap(({ id, eventIds, held }) => (held ? [] : eventIds.map((eventId) => ({ body: deliveryMessage(id, eventId) })))),
-    );
+    // One message per subscription, all of them in one sendBatch (per 100 subscriptions).
+    await sendAll(env.DELIVERIES, recorded.flatMap(({ id, eventIds, held }) => (held ? [] : deliveryMessages(id, eventIds))));
   } catch (error) {
     await withdrawAll();
     throw new NotEnqueued(`enqueueing deliveries failed: ${String(error)}`);

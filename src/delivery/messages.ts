@@ -1,9 +1,13 @@
 /** What travels on the deliveries queue. Bodies stay in the subscription's Durable Object; messages only point at them. */
 
+/**
+ * Deliveries owed to one subscription: a message per subscription per ingest request (or per retry
+ * wave), not per delivery, since the subscription's object POSTs them all itself.
+ */
 export interface DeliveryMessage {
   readonly type: "delivery";
   readonly subscriptionId: string;
-  readonly eventId: string;
+  readonly eventIds: readonly string[];
 }
 
 /** Operational alerts for the operator's own endpoint (OPS_WEBHOOK_URL). */
@@ -29,16 +33,48 @@ export interface OpsMessage {
 
 export type QueueMessage = DeliveryMessage | OpsMessage;
 
-export function deliveryMessage(subscriptionId: string, eventId: string): DeliveryMessage {
-  return { type: "delivery", subscriptionId, eventId };
+/**
+ * Event ids per message: 1,000 (an ingest request's limit) uuids are about 39 KB, within one 64 KB
+ * queue operation and the 128 KB message limit.
+ */
+const EVENT_IDS_PER_MESSAGE = 1000;
+
+/** The messages that point a subscription at these deliveries, each sent after `delaySeconds`. */
+export function deliveryMessages(
+  subscriptionId: string,
+  eventIds: readonly string[],
+  delaySeconds = 0,
+): MessageSendRequest<DeliveryMessage>[] {
+  const messages: MessageSendRequest<DeliveryMessage>[] = [];
+  for (let start = 0; start < eventIds.length; start += EVENT_IDS_PER_MESSAGE)
+    messages.push({ body: { type: "delivery", subscriptionId, eventIds: eventIds.slice(start, start + EVENT_IDS_PER_MESSAGE) }, delaySeconds });
+  return messages;
 }
 
-/** `sendBatch` takes at most 100 messages per call. */
-export const SEND_BATCH_LIMIT = 100;
+/** `sendBatch` takes at most 100 messages and 256 KB per call; the size is estimated from the JSON, with room to spare. */
+const SEND_BATCH_LIMIT = 100;
+const SEND_BATCH_BYTES = 200 * 1024;
 
-export async function sendAll(queue: Queue<QueueMessage>, messages: MessageSendRequest<QueueMessage>[]): Promise<void> {
-  const sends: Promise<unknown>[] = [];
-  for (let start = 0; start < messages.length; start += SEND_BATCH_LIMIT)
-    sends.push(queue.sendBatch(messages.slice(start, start + SEND_BATCH_LIMIT)));
-  await Promise.all(sends);
+/** Splits messages, in order, into as few `sendBatch` calls as its limits allow. */
+export function sendBatchesOf<M>(messages: readonly MessageSendRequest<M>[]): MessageSendRequest<M>[][] {
+  const batches: MessageSendRequest<M>[][] = [];
+  let batch: MessageSendRequest<M>[] = [];
+  let bytes = 0;
+  for (const message of messages) {
+    const size = JSON.stringify(message.body).length;
+    if (batch.length === SEND_BATCH_LIMIT || (batch.length > 0 && bytes + size > SEND_BATCH_BYTES)) {
+      batches.push(batch);
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(message);
+    bytes += size;
+  }
+  if (batch.length > 0) batches.push(batch);
+  return batches;
+}
+
+/** Sends every message, all batches at once. */
+export async function sendAll(queue: Queue<QueueMessage>, messages: readonly MessageSendRequest<QueueMessage>[]): Promise<void> {
+  await Promise.all(sendBatchesOf(messages).map((batch) => queue.sendBatch(batch)));
 }

@@ -1,10 +1,11 @@
 import { DurableObject } from "cloudflare:workers";
 import { configOf, type Config } from "../config";
-import { deliveryMessage, sendAll, type OpsEvent, type QueueMessage } from "../delivery/messages";
+import { deliveryMessages, sendAll, type OpsEvent, type QueueMessage } from "../delivery/messages";
 import { attemptDelivery } from "../delivery/attempt";
 import { OUTCOMES, nextStep, type Outcome } from "../delivery/retry-policy";
 import { generateSecret } from "../delivery/signature";
 import { typesMatchCode } from "../domain/catalog";
+import { groupBy } from "../domain/collections";
 import type { IngestedEvent } from "../domain/event";
 import type { DisabledReason, SubscriptionCreate, SubscriptionUpdate, SubscriptionView } from "../domain/subscription";
 import type { Env } from "../env";
@@ -174,6 +175,8 @@ export class SubscriptionObject extends DurableObject<Env> {
   private recording = false;
   /** When the alarm is set for, once read (undefined: not read yet); saves a storage read per record. */
   private alarmAt: number | null | undefined = undefined;
+  /** The subscription's row as last read (undefined: to be read again; null: there is none). */
+  private cachedRow: SubscriptionRow | null | undefined = undefined;
   /** Pruning scans old rows, so it runs at most daily per instance (the alarm fires far more often). */
   private lastPrunedAt = 0;
 
@@ -189,7 +192,7 @@ export class SubscriptionObject extends DurableObject<Env> {
   create(id: string, input: SubscriptionCreate): { subscription: SubscriptionView; secret: string } {
     const now = Date.now();
     const secret = generateSecret();
-    this.sql.exec(
+    this.writeSubscription(
       `INSERT INTO subscription (singleton, id, name, target_url, event_types, auth_header, secret, disabled, disabled_reason, consecutive_failures, created_at, updated_at)
        VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`,
       id, input.name, input.targetUrl, JSON.stringify(input.eventTypes), input.authorization ?? null, secret,
@@ -217,7 +220,7 @@ export class SubscriptionObject extends DurableObject<Env> {
     };
     if (patch.disabled === false) Object.assign(next, { disabled: 0, disabled_reason: null, consecutive_failures: 0 });
     if (patch.disabled === true && !row.disabled) Object.assign(next, { disabled: 1, disabled_reason: "manual" });
-    this.sql.exec(
+    this.writeSubscription(
       `UPDATE subscription SET name = ?, target_url = ?, event_types = ?, auth_header = ?, disabled = ?, disabled_reason = ?,
        consecutive_failures = ?, updated_at = ?`,
       next.name, next.target_url, next.event_types, next.auth_header, next.disabled, next.disabled_reason,
@@ -233,6 +236,7 @@ export class SubscriptionObject extends DurableObject<Env> {
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
     this.alarmAt = null;
+    this.cachedRow = undefined;
     this.sql.exec(SCHEMA); // this instance may still answer (404s) until it is evicted
     return true;
   }
@@ -246,7 +250,7 @@ export class SubscriptionObject extends DurableObject<Env> {
     if (!row) return null;
     const now = Date.now();
     const secret = generateSecret();
-    this.sql.exec(
+    this.writeSubscription(
       "UPDATE subscription SET secret = ?, previous_secret = ?, previous_secret_until = ?, updated_at = ?",
       secret, row.secret, now + PREVIOUS_SECRET_TTL_MS, now,
     );
@@ -435,7 +439,7 @@ export class SubscriptionObject extends DurableObject<Env> {
 
     const newlyDisabled = disabled !== null && !row.disabled;
     if (failures !== row.consecutive_failures || newlyDisabled) {
-      this.sql.exec(
+      this.writeSubscription(
         "UPDATE subscription SET consecutive_failures = ?, disabled = ?, disabled_reason = ?, updated_at = ?",
         failures, disabled ? 1 : 0, disabled, newlyDisabled ? now : row.updated_at,
       );
@@ -598,8 +602,15 @@ export class SubscriptionObject extends DurableObject<Env> {
 
   // ---- helpers ------------------------------------------------------------------------------------
 
+  /** Read on nearly every call, written rarely: kept in the instance, and forgotten by every write. */
   private row(): SubscriptionRow | null {
-    return this.sql.exec<SubscriptionRow>("SELECT * FROM subscription").toArray()[0] ?? null;
+    if (this.cachedRow === undefined) this.cachedRow = this.sql.exec<SubscriptionRow>("SELECT * FROM subscription").toArray()[0] ?? null;
+    return this.cachedRow;
+  }
+
+  private writeSubscription(query: string, ...bindings: SqlStorageValue[]): void {
+    this.sql.exec(query, ...bindings);
+    this.cachedRow = undefined;
   }
 
   private delivery(eventId: string): DeliveryRow | null {
@@ -618,10 +629,10 @@ export class SubscriptionObject extends DurableObject<Env> {
     if (deliveries.length === 0 && (alerts.length === 0 || !this.config.opsWebhookUrl)) return;
     const id = this.row()?.id;
     if (!id) return;
-    const messages: MessageSendRequest<QueueMessage>[] = deliveries.map(({ eventId, delaySeconds }) => ({
-      body: deliveryMessage(id, eventId),
-      delaySeconds,
-    }));
+    // One message per delay: a retry wave or a watchdog sweep is one message, not one per delivery.
+    const messages: MessageSendRequest<QueueMessage>[] = [...groupBy(deliveries, (delivery) => delivery.delaySeconds)].flatMap(
+      ([delaySeconds, group]) => deliveryMessages(id, group.map((delivery) => delivery.eventId), delaySeconds),
+    );
     if (this.config.opsWebhookUrl) {
       const at = new Date().toISOString();
       for (const event of alerts) messages.push({ body: { type: "ops", id: `ops_${crypto.randomUUID()}`, at, event } });

@@ -60,6 +60,19 @@ describe("POST /v1/events", () => {
     expect(deliveredIds(await received(name)).filter((id) => id === event.uuid)).toHaveLength(1);
   });
 
+  it("takes a full 1,000-event request for eight subscriptions (messages that one sendBatch could not hold) and delivers all", async () => {
+    const names = Array.from({ length: 8 }, () => bucket("full-batch"));
+    for (const name of names) await createSubscription({ targetUrl: receiverUrl(name), eventTypes: ["link.delete"] });
+    const events = Array.from({ length: 1000 }, () => makeEvent({ code: "link.delete" }));
+
+    await expectIngested(await ingest(events), events.map((event) => event.uuid), []);
+    const all = events.map((event) => event.uuid).sort();
+    await eventually(async () => {
+      for (const name of names) expect(new Set(deliveredIds(await received(name))).size, name).toBe(all.length);
+    }, 25_000, 250);
+    for (const name of names) expect([...new Set(deliveredIds(await received(name)))].sort()).toEqual(all);
+  });
+
   it("refuses a batch with one invalid event whole: 422 naming the event and field, nothing enqueued", async () => {
     const name = bucket("refused");
     await createSubscription({ targetUrl: receiverUrl(name), eventTypes: ["media.delete"] });
