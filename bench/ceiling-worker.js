@@ -49,7 +49,7 @@ async function deliver({ url, id, body }) {
       redirect: "manual",
       signal: AbortSignal.timeout(5_000),
     });
-    await response.body?.cancel();
+    await response.arrayBuffer(); // read to the end, as Doorbell does with short answers: the connection is reused
     return true;
   } catch {
     return false;

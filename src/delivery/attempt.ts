@@ -46,7 +46,7 @@ export async function attemptDelivery(request: AttemptRequest): Promise<AttemptR
     const response = await fetch(request.target.url, { method: "POST", headers, body: request.body, redirect: "manual", signal });
     const outcome = outcomeOfStatus(response.status);
     if (outcome === "success") {
-      await response.body?.cancel();
+      await discardBody(response);
       return report({ outcome, status: response.status, error: null, retryAfterSeconds: null });
     }
     const excerpt = redact(await readExcerpt(response), request.target);
@@ -62,26 +62,45 @@ export async function attemptDelivery(request: AttemptRequest): Promise<AttemptR
   }
 }
 
+/** A success body no longer than this is read to its end, so that its connection can carry the next POST. */
+const REUSABLE_BODY_BYTES = 64 * 1024;
+
+/**
+ * Reading a short body to its end keeps the connection open for the next delivery (a cancelled body
+ * closes it, and every POST then pays for a new connection, and a TLS handshake on the Internet).
+ * A longer body is cancelled rather than read. The POST has succeeded either way.
+ */
+async function discardBody(response: Response): Promise<void> {
+  const declared = response.headers.get("content-length");
+  if (declared === null) await readUpTo(response, REUSABLE_BODY_BYTES); // chunked: read until it proves long
+  else if (Number(declared) <= REUSABLE_BODY_BYTES) await response.arrayBuffer().catch(() => undefined);
+  else await response.body?.cancel().catch(() => undefined);
+}
+
 /** The first bytes of a response body, as text; a body that stalls or breaks is simply cut short. */
 async function readExcerpt(response: Response): Promise<string> {
-  if (!response.body) return "";
+  const bytes = await new Blob(await readUpTo(response, RESPONSE_EXCERPT_BYTES)).bytes();
+  return new TextDecoder().decode(bytes.subarray(0, RESPONSE_EXCERPT_BYTES)).trim();
+}
+
+/** Reads a body until it ends or `maxBytes` have come (then cancels the rest); a body that stalls or breaks is cut short. */
+async function readUpTo(response: Response, maxBytes: number): Promise<Uint8Array[]> {
+  if (!response.body) return [];
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
   let length = 0;
   try {
-    while (length < RESPONSE_EXCERPT_BYTES) {
+    while (length < maxBytes) {
       const { done, value } = await reader.read();
-      if (done) break;
+      if (done) return chunks;
       chunks.push(value);
       length += value.byteLength;
     }
   } catch {
-    // timed out or reset mid-body: keep what arrived
-  } finally {
-    reader.cancel().catch(() => {});
+    return chunks; // timed out or reset mid-body: keep what arrived
   }
-  const bytes = await new Blob(chunks).bytes();
-  return new TextDecoder().decode(bytes.subarray(0, RESPONSE_EXCERPT_BYTES)).trim();
+  await reader.cancel().catch(() => undefined);
+  return chunks;
 }
 
 /** An endpoint may echo our request back: its credentials never reach the attempt log. */

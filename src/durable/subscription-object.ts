@@ -316,8 +316,7 @@ export class SubscriptionObject extends DurableObject<Env> {
     const limit = row.consecutive_failures > 0 ? MAX_IN_FLIGHT_WHILE_FAILING : MAX_IN_FLIGHT;
     const notYet: { eventId: string; delaySeconds: number }[] = [];
     while (this.inFlight < limit && this.waiting.size > 0) {
-      const batch = [...this.waiting].slice(0, limit - this.inFlight);
-      for (const eventId of batch) this.waiting.delete(eventId);
+      const batch = this.takeWaiting(limit - this.inFlight);
       const claim = this.claim(batch);
       if (!claim) return this.waiting.clear();
       for (const decision of claim.decisions) {
@@ -328,6 +327,17 @@ export class SubscriptionObject extends DurableObject<Env> {
       }
     }
     if (notYet.length > 0) await this.enqueue(notYet);
+  }
+
+  /** The first `count` waiting deliveries, taken off the set (without copying all of it: it can hold thousands). */
+  private takeWaiting(count: number): string[] {
+    const taken: string[] = [];
+    for (const eventId of this.waiting) {
+      if (taken.length === count) break;
+      taken.push(eventId);
+    }
+    for (const eventId of taken) this.waiting.delete(eventId);
+    return taken;
   }
 
   private async deliver(target: DeliveryTarget, { eventId, body, attempt }: Extract<ClaimDecision, { decision: "deliver" }>): Promise<void> {
@@ -394,7 +404,12 @@ export class SubscriptionObject extends DurableObject<Env> {
     const alerts: OpsEvent[] = [];
 
     for (const report of reports) {
-      const delivery = this.delivery(report.eventId);
+      const delivery = this.sql
+        .exec<Pick<DeliveryRow, "event_code" | "status" | "next_attempt_at">>(
+          "SELECT event_code, status, next_attempt_at FROM deliveries WHERE event_id = ?",
+          report.eventId,
+        )
+        .toArray()[0];
       if (!delivery) continue;
       this.sql.exec(
         `INSERT INTO attempts (event_id, event_code, attempt, at, outcome, status, duration_ms, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -452,7 +467,8 @@ export class SubscriptionObject extends DurableObject<Env> {
       // The rows say what is owed; the watchdog alarm re-enqueues anything the queue did not take.
       console.error(`subscription ${row.id}: enqueueing retries failed: ${String(error)}`);
     }
-    await this.scheduleWatchdog();
+    // No watchdog to move: recording only takes deliveries off what is owed, or puts one back for
+    // later than it was due, so the alarm set for what was owed is never late for what is.
   }
 
   deliveryOf(eventId: string): DeliveryView | null {

@@ -4,4 +4,6 @@ export interface ReceivedRequest {
   readonly headers: Record<string, string | string[] | undefined>;
   readonly body: string;
   readonly receivedAt: number;
+  /** Which TCP connection carried it (numbered from 1 as they open): equal numbers mean a reused connection. */
+  readonly connection: number;
 }

@@ -1,5 +1,5 @@
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import type { ReceivedRequest } from "./received-request";
 
 export type { ReceivedRequest };
@@ -7,7 +7,7 @@ export type { ReceivedRequest };
 /**
  * A real HTTP endpoint for deliveries, on 127.0.0.1. Paths are `/<bucket>/<behaviour>`:
  *   ok | status-<code> (with ?retry-after=<value>) | slow-<ms> | redirect | gone | flaky-<n> (n failures, then 200)
- *   | echo (500 whose body repeats the request headers)
+ *   | echo (500 whose body repeats the request headers) | big-<bytes> (200 with a body that long)
  * Every request is recorded per bucket; `GET /_requests/<bucket>` returns them as JSON.
  */
 export interface Receiver {
@@ -19,6 +19,8 @@ export interface Receiver {
 
 export async function startReceiver(): Promise<Receiver> {
   const requests = new Map<string, ReceivedRequest[]>();
+  const connections = new WeakMap<Socket, number>();
+  let connectionCount = 0;
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -31,11 +33,15 @@ export async function startReceiver(): Promise<Receiver> {
         return;
       }
       const seen = requests.get(bucket) ?? [];
-      seen.push({ path: url.pathname, headers: req.headers, body: Buffer.concat(chunks).toString("utf8"), receivedAt: Date.now() });
+      seen.push({
+        path: url.pathname, headers: req.headers, body: Buffer.concat(chunks).toString("utf8"), receivedAt: Date.now(),
+        connection: connections.get(req.socket) ?? 0,
+      });
       requests.set(bucket, seen);
       respond(behaviour, seen.length, url.searchParams, req.headers, res);
     });
   });
+  server.on("connection", (socket: Socket) => connections.set(socket, ++connectionCount));
   server.keepAliveTimeout = 1000;
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
@@ -68,6 +74,11 @@ function respond(behaviour: string, count: number, query: URLSearchParams, heade
     case "echo": // a careless endpoint that reflects the request's headers in its error page
       res.writeHead(500, { "content-type": "application/json" });
       res.end(JSON.stringify(headers));
+      return;
+    case "big": // chunked, so without a content-length
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.write("x".repeat(Number(arg)));
+      res.end();
       return;
     case "flaky":
       return send(count <= Number(arg) ? 500 : 200);
