@@ -259,14 +259,32 @@ async function ceilingRun(receiver, run, mode) {
   try {
     const scenario = `ceiling${mode}${run}`;
     const targets = Array.from({ length: SUBSCRIPTIONS }, (_, index) => `${receiver.url}/${scenario}.${index}/ok`);
+    const ingest = mode === "background" ? await ceilingIngestLatency(ceiling, receiver, `${scenario}ingest`) : undefined;
     const figures = await deliveryRun({
       instance: ceiling, receiver, endpoint: `${ceiling.url}/ingest`, bodyOf: (batch) => ({ targets, events: batch }), scenario,
       events: makeEvents("document.update", EVENTS), healthyBuckets: okBuckets(scenario, Array(SUBSCRIPTIONS).fill("ok")),
     });
-    return { ...figures, memory: memoryOf(ceiling) };
+    return { ...figures, ingest, memory: memoryOf(ceiling) };
   } finally {
     await stopped(ceiling);
   }
+}
+
+/**
+ * 1 for the ceiling: the same single-event POSTs at concurrency 16, each putting 10 messages on the
+ * queue, while the ceiling delivers them. What the least a sender can do costs here, on one thread.
+ */
+async function ceilingIngestLatency(ceiling, receiver, scenario) {
+  const targets = Array.from({ length: SUBSCRIPTIONS }, (_, index) => `${receiver.url}/${scenario}.${index}/ok`);
+  const options = { bodyOf: (batch) => ({ targets, events: batch }) };
+  const endpoint = `${ceiling.url}/ingest`;
+  const { concurrency, count } = SINGLE_POSTS.at(-1);
+  await ingestBatches(endpoint, chunk(makeEvents("document.update", WARM_UP_POSTS), 1), 1, options);
+  await waitForDeliveries(receiver, scenario, WARM_UP_POSTS * SUBSCRIPTIONS, DRAIN_TIMEOUT_MS);
+  const { timings } = await ingestBatches(endpoint, chunk(makeEvents("document.update", count), 1), concurrency, options);
+  await waitForDeliveries(receiver, scenario, (WARM_UP_POSTS + count) * SUBSCRIPTIONS, DRAIN_TIMEOUT_MS);
+  await receiver.ask({ type: "forget", scenario });
+  return { [`c${concurrency}`]: { requests: count, p50Ms: percentile(timings, 50), p99Ms: percentile(timings, 99) } };
 }
 
 /**
@@ -430,6 +448,8 @@ function summarise(runs, cost, long) {
     ingestP99c1Ms: mid("ingest.c1.p99Ms"),
     ingestP50c16Ms: mid("ingest.c16.p50Ms"),
     ingestP99c16Ms: mid("ingest.c16.p99Ms"),
+    ceilingIngestP50c16Ms: mid("ceilings.background.ingest.c16.p50Ms"),
+    ceilingIngestP99c16Ms: mid("ceilings.background.ingest.c16.p99Ms"),
     batch1000Ms: mid("ingest.batch1000Ms"),
     deliveriesPerSecond: mid("delivery.perSecond"),
     burstEndToEndP50Ms: mid("delivery.latencyMs.p50"),
@@ -480,6 +500,7 @@ function printReport(report) {
   const rows = [
     ["ingest, 1 event, concurrency 1: p50 / p99 (ms)", `${f.ingestP50c1Ms} / ${f.ingestP99c1Ms}`],
     ["ingest, 1 event, concurrency 16: p50 / p99 (ms)", `${f.ingestP50c16Ms} / ${f.ingestP99c16Ms}`, perRun("ingest.c16.p99Ms")],
+    ["  the ceiling Worker, the same POSTs: p50 / p99 (ms)", `${f.ceilingIngestP50c16Ms} / ${f.ceilingIngestP99c16Ms}`, perRun("ceilings.background.ingest.c16.p99Ms")],
     ["ingest, 1,000 events in one request (ms)", f.batch1000Ms, perRun("ingest.batch1000Ms")],
     ["delivery throughput, 20,000 deliveries (/s)", f.deliveriesPerSecond, perRun("delivery.perSecond")],
     ["  end-to-end, all ingested at once: p50 / p99 (ms)", `${f.burstEndToEndP50Ms} / ${f.burstEndToEndP99Ms}`],
