@@ -172,6 +172,8 @@ export class SubscriptionObject extends DurableObject<Env> {
    * mid-POST its claims go with it, so the watchdog may re-enqueue at once.
    */
   private readonly unrecorded = new Set<string>();
+  /** Sent again (redeliver, replay) while a POST of it was under way: restarted once that POST is recorded. */
+  private readonly restartWhenRecorded = new Set<string>();
   /** Attempts finished and waiting to be recorded together. */
   private readonly finished: AttemptReport[] = [];
   private recording = false;
@@ -380,6 +382,9 @@ export class SubscriptionObject extends DurableObject<Env> {
           console.error(`subscription ${this.row()?.id ?? "?"}: recording attempts failed: ${String(error)}`);
         }
         for (const report of reports) this.unrecorded.delete(report.eventId);
+        const again = reports.filter((report) => this.restartWhenRecorded.delete(report.eventId)).map((report) => report.eventId);
+        // Restarted rows are owed: if enqueueing fails, the watchdog sends them.
+        if (again.length > 0) await this.restart(again).catch((error) => console.error(`subscription ${this.row()?.id ?? "?"}: restarting failed: ${String(error)}`));
       }
     } finally {
       this.recording = false;
@@ -531,14 +536,22 @@ export class SubscriptionObject extends DurableObject<Env> {
     return "queued";
   }
 
-  private async restart(eventIds: string[]): Promise<number> {
+  private async restart(eventIds: readonly string[]): Promise<number> {
     const now = Date.now();
-    for (const eventId of eventIds)
+    const queued: string[] = [];
+    for (const eventId of eventIds) {
+      // A POST of it is under way: its outcome is recorded first, then it starts over.
+      if (this.unrecorded.has(eventId)) {
+        this.restartWhenRecorded.add(eventId);
+        continue;
+      }
       this.sql.exec(
         "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ? WHERE event_id = ?",
         now, now, eventId,
       );
-    await this.enqueue(eventIds.map((eventId) => ({ eventId, delaySeconds: 0 })));
+      queued.push(eventId);
+    }
+    await this.enqueue(queued.map((eventId) => ({ eventId, delaySeconds: 0 })));
     await this.scheduleWatchdog();
     return eventIds.length;
   }

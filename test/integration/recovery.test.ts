@@ -161,6 +161,21 @@ describe("redeliver", () => {
     expect(await requestsFor(second, event.uuid)).toHaveLength(2);
   });
 
+  it("sends again after a POST that was under way when asked, rather than dropping the request", async () => {
+    const name = bucket("redeliver-in-flight");
+    const subscription = await subscribe({ targetUrl: receiverUrl(name, "slow-1500") });
+    const event = newEvent();
+    expect((await ingest(event)).status).toBe(202);
+    // The receiver logs a request when it arrives and answers 1.5 s later: the POST is under way now.
+    await eventually(async () => expect(await requestsFor(name, event.uuid)).toHaveLength(1), 10_000, 20);
+    expect(await deliveryOf(event.uuid, subscription.id)).toEqual({ status: "pending", attempts: 0 });
+
+    await expectQueued(await post(`/v1/events/${event.uuid}/redeliver`, { subscriptionId: subscription.id }), 1);
+    await eventually(async () => expect(await requestsFor(name, event.uuid)).toHaveLength(2), 10_000, 50);
+    await eventually(async () => expect(await deliveryOf(event.uuid, subscription.id)).toEqual({ status: "delivered", attempts: 1 }), 10_000, 50);
+    expect((await attemptsOf(subscription.id)).map(({ attempt, outcome }) => [attempt, outcome])).toEqual([[1, "success"], [1, "success"]]);
+  });
+
   it("answers 404 for an unknown event or a subscription the event did not match", async () => {
     const name = bucket("redeliver-404");
     const matched = await subscribe({ targetUrl: receiverUrl(name) });
