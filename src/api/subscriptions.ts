@@ -14,13 +14,20 @@ const tags = ["Subscriptions"];
 
 const IdParam = z.object({ id: z.string().openapi({ param: { name: "id", in: "path" }, example: "wh_3kTMd8F2a9QzX1" }) });
 
+/** A number written in plain decimal digits: `1e1`, `0x10` or ` 5` are refused rather than read as 10, 16 and 5. */
+const decimal = (checked: z.ZodNumber) =>
+  z.string().regex(/^-?\d+(\.\d+)?$/, "must be a number").transform(Number).pipe(checked).openapi({ type: "integer" });
+const Limit = decimal(z.number().int("must be an integer").min(1, "must be from 1 to 100").max(100, "must be from 1 to 100"))
+  .default(25)
+  .openapi({ minimum: 1, maximum: 100, default: 25, example: 25 });
+
 const PageQuery = z.object({
-  page: z.coerce.number().int("must be an integer").min(1, "must be at least 1").default(1).openapi({ example: 1 }),
-  limit: z.coerce.number().int("must be an integer").min(1, "must be from 1 to 100").max(100, "must be from 1 to 100").default(25).openapi({ example: 25 }),
+  page: decimal(z.number().int("must be an integer").min(1, "must be at least 1")).default(1).openapi({ minimum: 1, default: 1, example: 1 }),
+  limit: Limit,
 });
 
 const AttemptsQuery = z.object({
-  limit: z.coerce.number().int("must be an integer").min(1, "must be from 1 to 100").max(100, "must be from 1 to 100").default(25),
+  limit: Limit,
   cursor: z.string().regex(/^\d+$/, "must be a cursor returned by a previous page").optional(),
 });
 

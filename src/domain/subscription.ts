@@ -11,7 +11,7 @@ export const SubscriptionName = z
   .min(1, "must not be empty")
   .max(200, "must be at most 200 characters")
   .refine((name) => !CONTROL_CHARACTERS.test(name), noControlCharacters)
-  .refine((name) => name.trim() !== "", "must not be blank")
+  .refine((name) => name === "" || name.trim() !== "", "must not be blank") // "" is already "must not be empty"
   .openapi({ example: "ERP sync" });
 
 export const TargetUrl = z

@@ -116,7 +116,7 @@ describe("POST /v1/webhooks/subscriptions", () => {
       expect(response.status).toBe(422);
       const errors = (await response.json()) as Record<string, string[]>;
       expect(Object.keys(errors)).toEqual(["name"]);
-      expect(errors.name).toContain(name === "" ? "must not be empty" : "must not be blank");
+      expect(errors.name).toEqual([name === "" ? "must not be empty" : "must not be blank"]);
     }
   });
 
@@ -181,6 +181,12 @@ describe("GET /v1/webhooks/subscriptions", () => {
     ["limit=1.5", { limit: ["must be an integer"] }],
     ["limit=abc", { limit: ["must be a number"] }],
     ["page=0&limit=101", { page: ["must be at least 1"], limit: ["must be from 1 to 100"] }],
+    // Numbers only in plain decimal digits: no exponent, hex, sign or blank to be read as something else.
+    ["limit=1e1", { limit: ["must be a number"] }],
+    ["page=0x2", { page: ["must be a number"] }],
+    ["limit=+5", { limit: ["must be a number"] }],
+    ["limit=%205", { limit: ["must be a number"] }],
+    ["limit=", { limit: ["must be a number"] }],
   ])("answers 422 for %s", async (query, errors) => {
     await expect422(await api(`${BASE}?${query}`), errors);
   });
