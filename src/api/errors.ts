@@ -45,13 +45,13 @@ export function errorResponse(error: Error, c: Context): Response {
   return c.json({ error: "internal_error", message: "an internal error occurred; nothing was changed unless the response said so" }, 500);
 }
 
-interface HookResult {
+export interface HookResult {
   readonly success: boolean;
   readonly error?: { readonly issues: readonly { readonly path: readonly PropertyKey[]; readonly message: string }[] };
   readonly target: string;
 }
 
 /** zod-openapi's validation hook: any failed schema becomes a 422 map (query parameters included). */
-export function validationHook(result: HookResult): void {
+export function validationHook(result: HookResult): undefined {
   if (!result.success && result.error) throw new ValidationFailed(issuesToErrors(result.error.issues));
 }

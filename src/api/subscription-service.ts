@@ -2,7 +2,7 @@ import { configOf } from "../config";
 import { newSubscriptionId } from "../domain/ids";
 import { SUBSCRIPTION_ID_PATTERN, type SubscriptionCreate, type SubscriptionUpdate, type SubscriptionView } from "../domain/subscription";
 import { targetUrlProblem } from "../domain/target-url";
-import type { ValidationErrors } from "../domain/validation-errors";
+import { issuesToErrors, type IssueLike, type ValidationErrors } from "../domain/validation-errors";
 import { directoryStub, subscriptionStub, type Env } from "../env";
 import { ApiError, ValidationFailed, notFound } from "./errors";
 
@@ -22,6 +22,20 @@ function checkTarget(env: Env, targetUrl: string | undefined): void {
   if (targetUrl === undefined) return;
   const problem = targetUrlProblem(targetUrl, configOf(env).targetPolicy);
   if (problem) throw new ValidationFailed({ targetUrl: [problem] } satisfies ValidationErrors);
+}
+
+/**
+ * A subscription body the schema refused, as one 422 with every problem: the target URL rules are
+ * checked too when the URL itself passed the schema, rather than in a second round once the rest is fixed.
+ */
+export function refusal(env: Env, issues: readonly IssueLike[], body: unknown): ValidationFailed {
+  const errors = issuesToErrors(issues);
+  const targetUrl = typeof body === "object" && body !== null ? (body as { targetUrl?: unknown }).targetUrl : undefined;
+  if (typeof targetUrl === "string" && !errors.targetUrl) {
+    const problem = targetUrlProblem(targetUrl, configOf(env).targetPolicy);
+    if (problem) errors.targetUrl = [problem];
+  }
+  return new ValidationFailed(errors);
 }
 
 export async function viewSubscription(env: Env, id: string): Promise<SubscriptionView> {

@@ -1,12 +1,14 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { Subscription, SubscriptionCreateRequest, SubscriptionSecret, SubscriptionUpdateRequest, SubscriptionWithSecret } from "../domain/subscription";
 import { directoryStub, subscriptionStub } from "../env";
 import { jsonBody } from "./body";
-import { notFound } from "./errors";
-import { BEARER_SECURITY, createRouter } from "./router";
+import { notFound, validationHook, type HookResult } from "./errors";
+import { BEARER_SECURITY, createRouter, type AppEnv } from "./router";
 import { ErrorBody, ValidationErrorsBody, json } from "./schemas";
 import {
-  createSubscription, deleteSubscription, replayDeliveries, revealSecret, rotateSecret, subscriptionStubFor, updateSubscription, viewSubscription,
+  createSubscription, deleteSubscription, refusal, replayDeliveries, revealSecret, rotateSecret, subscriptionStubFor, updateSubscription,
+  viewSubscription,
 } from "./subscription-service";
 
 const readBody = jsonBody(64 * 1024);
@@ -58,6 +60,12 @@ const ReplayRequest = z
 const notFoundResponse = { 404: json(ErrorBody, "No such subscription") };
 const invalidResponse = { 422: json(ValidationErrorsBody, "The body or query failed validation") };
 
+/** A refused body also gets its target URL checked against the configured rules: one 422 with everything. */
+function bodyHook(result: HookResult & { readonly data?: unknown }, c: Context<AppEnv>): undefined {
+  if (result.success || !result.error || result.target !== "json") return validationHook(result);
+  throw refusal(c.env, result.error.issues, result.data);
+}
+
 export const subscriptions = createRouter();
 
 subscriptions.openapi(
@@ -68,6 +76,7 @@ subscriptions.openapi(
     responses: { 201: json(SubscriptionWithSecret, "Created"), ...invalidResponse },
   }),
   async (c) => c.json(await createSubscription(c.env, c.req.valid("json")), 201),
+  bodyHook,
 );
 
 subscriptions.openapi(
@@ -113,6 +122,7 @@ subscriptions.openapi(
     responses: { 200: json(Subscription, "The updated subscription"), ...notFoundResponse, ...invalidResponse },
   }),
   async (c) => c.json(await updateSubscription(c.env, c.req.valid("param").id, c.req.valid("json")), 200),
+  bodyHook,
 );
 
 subscriptions.openapi(

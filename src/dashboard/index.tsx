@@ -3,12 +3,13 @@ import { HTTPException } from "hono/http-exception";
 import type { ZodType } from "zod";
 import { ApiError, ValidationFailed, notFound } from "../api/errors";
 import {
-  createSubscription, deleteSubscription, replayDeliveries, revealSecret, rotateSecret, subscriptionStubFor, updateSubscription, viewSubscription,
+  createSubscription, deleteSubscription, refusal, replayDeliveries, revealSecret, rotateSecret, subscriptionStubFor, updateSubscription,
+  viewSubscription,
 } from "../api/subscription-service";
 import { redeliverEvent } from "../api/event-lookup";
 import { ConfigError } from "../config";
 import { SubscriptionCreateRequest, SubscriptionUpdateRequest } from "../domain/subscription";
-import { issuesToErrors } from "../domain/validation-errors";
+import type { Env } from "../env";
 import { ASSET_PATHS, SCRIPT, STYLESHEET } from "./assets";
 import { CHART_WINDOWS, chartWindowOf } from "./chart";
 import { findEvent, listSubscriptions } from "./data";
@@ -62,9 +63,9 @@ const doneRedirect = (c: DashboardContext, path: string, done: string, extra: Re
   c.redirect(hrefWith(path, { done, ...extra }), 303);
 
 /** The API's own schema, with its refusal in the API's own shape. */
-function parseOrRefuse<T>(schema: ZodType<T>, body: unknown): T {
+function parseOrRefuse<T>(env: Env, schema: ZodType<T>, body: unknown): T {
   const parsed = schema.safeParse(body);
-  if (!parsed.success) throw new ValidationFailed(issuesToErrors(parsed.error.issues));
+  if (!parsed.success) throw refusal(env, parsed.error.issues, body);
   return parsed.data;
 }
 
@@ -116,7 +117,7 @@ dashboard.get("/subscriptions/new", ...page, (c) => c.html(<SubscriptionFormPage
 dashboard.post("/subscriptions", ...action, async (c) => {
   const form = await readForm(c);
   try {
-    const created = await createSubscription(c.env, parseOrRefuse(SubscriptionCreateRequest, createBody(form)));
+    const created = await createSubscription(c.env, parseOrRefuse(c.env, SubscriptionCreateRequest, createBody(form)));
     return doneRedirect(c, `/subscriptions/${created.id}`, "created");
   } catch (error) {
     if (!(error instanceof ValidationFailed)) throw error;
@@ -188,7 +189,7 @@ dashboard.post("/subscriptions/:id/edit", ...action, async (c) => {
   const id = c.req.param("id");
   const form = await readForm(c);
   try {
-    await updateSubscription(c.env, id, parseOrRefuse(SubscriptionUpdateRequest, updateBody(form)));
+    await updateSubscription(c.env, id, parseOrRefuse(c.env, SubscriptionUpdateRequest, updateBody(form)));
     return doneRedirect(c, `/subscriptions/${id}`, "saved");
   } catch (error) {
     if (!(error instanceof ValidationFailed)) throw error;

@@ -16,7 +16,7 @@ function addError(errors: ValidationErrors, path: string, message: string): void
   if (!list.includes(message)) list.push(message);
 }
 
-interface IssueLike {
+export interface IssueLike {
   readonly path: readonly PropertyKey[];
   readonly message: string;
 }

@@ -246,14 +246,15 @@ describe("dashboard pages", () => {
     });
     expect(apiRefusal.status).toBe(422);
     const apiErrors = (await apiRefusal.json()) as Record<string, string[]>;
-    expect(Object.keys(apiErrors).sort()).toEqual(["authorization", "eventTypes[1]", "eventTypes[2]", "name"]);
+    expect(Object.keys(apiErrors).sort()).toEqual(["authorization", "eventTypes[1]", "eventTypes[2]", "name", "targetUrl"]);
     expect(problemBeside(html, "name")).toBe(apiErrors.name?.join("; "));
+    expect(problemBeside(html, "targetUrl")).toBe("must be an https URL");
     expect(problemBeside(html, "eventTypes")).toBe([...(apiErrors["eventTypes[1]"] ?? []), ...(apiErrors["eventTypes[2]"] ?? [])].join("; "));
     expect(problemBeside(html, "authorization")).toBe(apiErrors.authorization?.join("; "));
     expect(html).toContain('value="ftp://example.com/hook"'); // what was typed is kept...
     expect(html).not.toContain("Bearer a"); // ...but never the authorization
 
-    // The target URL rules come after the schema, as in the API.
+    // The target URL rules alone, once the rest is right.
     const badTarget = await act(session, "/subscriptions", { name: "n", targetUrl: "ftp://example.com/hook", eventTypes: "*" });
     expect(badTarget.status).toBe(422);
     expect(problemBeside(await badTarget.text(), "targetUrl")).toBe("must be an https URL");

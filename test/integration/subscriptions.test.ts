@@ -120,6 +120,19 @@ describe("POST /v1/webhooks/subscriptions", () => {
     }
   });
 
+  it("reports the target URL rules together with the schema's problems, not in a second round", async () => {
+    const everything = { targetUrl: ["must be an https URL"], eventTypes: ["must list at least one event type"] };
+    await expect422(
+      await api(BASE, { method: "POST", json: { name: "", targetUrl: "ftp://erp.example.com/hooks", eventTypes: [] } }),
+      { name: ["must not be empty"], ...everything },
+    );
+    const { id } = await createSubscription({ eventTypes: ["user.logout"] });
+    await expect422(
+      await api(`${BASE}/${id}`, { method: "PATCH", json: { targetUrl: "ftp://erp.example.com/hooks", eventTypes: [] } }),
+      everything,
+    );
+  });
+
   it("answers 422 for a body that is JSON but not an object", async () => {
     await expect422(await api(BASE, { method: "POST", json: [valid] }), { body: ["must be an object"] });
   });
