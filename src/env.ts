@@ -8,6 +8,7 @@ export interface Env {
   readonly SUBSCRIPTIONS: DurableObjectNamespace<SubscriptionObject>;
   readonly DIRECTORY: DurableObjectNamespace<SubscriptionDirectory>;
   readonly EVENTS: DurableObjectNamespace<EventLedger>;
+  readonly SIGN_IN_LIMITER: RateLimit;
 
   readonly API_TOKEN?: string;
   readonly INGEST_TOKEN?: string;

@@ -91,6 +91,9 @@ dashboard.post("/sign-in", securityHeaders, sameOriginOnly, async (c) => {
   if (!apiToken) return misconfigured(c);
   const form = await readForm(c);
   const next = safeNext(form.next);
+  // Cloudflare sets the client's address; a guesser gets 10 tries a minute from each one.
+  const { success } = await c.env.SIGN_IN_LIMITER.limit({ key: c.req.header("cf-connecting-ip") ?? "unknown" });
+  if (!success) return c.html(<SignInPage next={next} problem="Too many sign-in attempts from here: wait a minute." />, 429);
   if (await signIn(c, apiToken, form.token ?? "")) return c.redirect(next, 303);
   return c.html(<SignInPage next={next} problem="That is not the API token." />, 401);
 });

@@ -14,9 +14,13 @@ interface Session {
   readonly csrf: string;
 }
 
+/** Each request from an address of its own (unless it names one), so that tests stay under the sign-in limit per address. */
+let clients = 0;
+
 function request(path: string, init: RequestInit & { cookie?: string } = {}): Promise<Response> {
   const headers = new Headers(init.headers);
   if (init.cookie) headers.set("cookie", init.cookie);
+  if (!headers.has("cf-connecting-ip")) headers.set("cf-connecting-ip", `198.51.100.${++clients % 250}`);
   return SELF.fetch(`${ORIGIN}${path}`, { ...init, headers, redirect: "manual" });
 }
 
@@ -127,6 +131,18 @@ describe("dashboard sign-in", () => {
     expect(pair).not.toContain(API_TOKEN);
     expect(attributes.sort()).toEqual(["HttpOnly", "Max-Age=43200", "Path=/", "SameSite=Strict", "Secure"]);
     expect((await request("/events", { cookie: pair })).status).toBe(200);
+  });
+
+  it("allows 10 sign-in attempts a minute from one address, then answers 429 even to the right token", async () => {
+    const from = (address: string) => ({ headers: { "cf-connecting-ip": address } });
+    for (let attempt = 1; attempt <= 10; attempt++)
+      expect((await submit("/sign-in", { token: `guess ${attempt}` }, from("203.0.113.7"))).status, `attempt ${attempt}`).toBe(401);
+    const limited = await submit("/sign-in", { token: API_TOKEN }, from("203.0.113.7"));
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get("set-cookie")).toBeNull();
+    expect(problemBeside(await limited.text(), "token")).toBe("Too many sign-in attempts from here: wait a minute.");
+    // Another address is not held back by this one.
+    expect((await submit("/sign-in", { token: API_TOKEN }, from("203.0.113.8"))).status).toBe(303);
   });
 
   it("never sends a signed-in visitor off the site", async () => {
