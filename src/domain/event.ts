@@ -1,5 +1,5 @@
 import { z } from "./zod";
-import { issuesToErrors, type ValidationErrors } from "./validation-errors";
+import { formatPath, issuesToErrors, type ValidationErrors } from "./validation-errors";
 
 const NonEmpty = z.string().min(1, "must not be empty");
 const Link = z.object({ rel: z.string(), href: z.string() });
@@ -46,6 +46,8 @@ export const EventBatchRequest = z
 export const MAX_EVENTS_PER_REQUEST = 1000;
 export const MAX_EVENT_BYTES = 64 * 1024;
 export const MAX_REQUEST_BYTES = 5 * 1024 * 1024;
+/** Objects and arrays within one event (Quable's nest 4 deep); deeper is refused before serialising it costs seconds. */
+export const MAX_EVENT_NESTING = 32;
 
 /** An accepted event: its identity, its code, and the exact JSON that subscribers will receive. */
 export interface IngestedEvent {
@@ -76,6 +78,10 @@ export function parseEventBatch(payload: unknown): BatchParse {
   const seen = new Set<string>();
   for (const [index, item] of items.entries()) {
     const prefix = batched ? ["events", index] : [];
+    if (nestsDeeperThan(item, MAX_EVENT_NESTING)) {
+      errors[formatPath(prefix)] = [`must not nest objects and arrays more than ${MAX_EVENT_NESTING} deep`];
+      continue;
+    }
     const body = JSON.stringify(item);
     if (new TextEncoder().encode(body).byteLength > MAX_EVENT_BYTES)
       return { kind: "too_large", message: `${batched ? `events[${index}]` : "the event"} is larger than ${MAX_EVENT_BYTES / 1024} KiB` };
@@ -91,6 +97,18 @@ export function parseEventBatch(payload: unknown): BatchParse {
   }
   if (Object.keys(errors).length > 0) return { kind: "invalid", errors };
   return { kind: "ok", events };
+}
+
+/** Whether objects and arrays nest more than `limit` deep; stops at the first path that does, without recursion. */
+export function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const pending: { value: unknown; depth: number }[] = [{ value, depth: 0 }];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    if (typeof next.value !== "object" || next.value === null) continue;
+    const depth = next.depth + 1;
+    if (depth > limit) return true;
+    for (const child of Object.values(next.value)) if (typeof child === "object" && child !== null) pending.push({ value: child, depth });
+  }
+  return false;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { z } from "@hono/zod-openapi";
-import { MAX_EVENTS_PER_REQUEST, MAX_EVENT_BYTES, parseEventBatch, type BatchParse } from "../../src/domain/event";
+import { MAX_EVENTS_PER_REQUEST, MAX_EVENT_BYTES, MAX_EVENT_NESTING, nestsDeeperThan, parseEventBatch, type BatchParse } from "../../src/domain/event";
 import { SubscriptionCreateRequest, SubscriptionUpdateRequest } from "../../src/domain/subscription";
 import { formatPath, issuesToErrors, type ValidationErrors } from "../../src/domain/validation-errors";
 import { makeEvent } from "../support/events";
@@ -113,6 +113,16 @@ function refused(result: BatchParse): ValidationErrors {
   return result.errors;
 }
 
+describe("nestsDeeperThan", () => {
+  it("counts objects and arrays, not scalars", () => {
+    expect(nestsDeeperThan("text", 0)).toBe(false);
+    expect(nestsDeeperThan({}, 0)).toBe(true);
+    expect(nestsDeeperThan({ a: [1, { b: null }] }, 3)).toBe(false);
+    expect(nestsDeeperThan({ a: [1, { b: null }] }, 2)).toBe(true);
+    expect(nestsDeeperThan([[], [[[]]], []], 3)).toBe(true);
+  });
+});
+
 describe("parseEventBatch", () => {
   it("reads a bare event, exactly as Quable's webhook sends it", () => {
     const one = makeEvent();
@@ -150,6 +160,24 @@ describe("parseEventBatch", () => {
     const big = makeEvent({ padding: "x".repeat(MAX_EVENT_BYTES) });
     expect(parseEventBatch(big)).toEqual({ kind: "too_large", message: "the event is larger than 64 KiB" });
     expect(parseEventBatch([makeEvent(), big])).toEqual({ kind: "too_large", message: "events[1] is larger than 64 KiB" });
+  });
+
+  it("refuses an event nested deeper than the limit at its own path, quickly, and keeps checking the others", () => {
+    const nested = (depth: number): unknown => {
+      let value: unknown = 1;
+      for (let level = 0; level < depth; level++) value = level % 2 ? { a: value } : [value];
+      return value;
+    };
+    const deep = makeEvent({ extra: nested(200_000) });
+    const startedAt = Date.now();
+    expect(refused(parseEventBatch([makeEvent(), deep, makeEvent({ uuid: "nope" })]))).toEqual({
+      "events[1]": [`must not nest objects and arrays more than ${MAX_EVENT_NESTING} deep`],
+      "events[2].uuid": ["must be a UUID"],
+    });
+    expect(Date.now() - startedAt).toBeLessThan(1000);
+    expect(refused(parseEventBatch(deep))).toEqual({ body: [`must not nest objects and arrays more than ${MAX_EVENT_NESTING} deep`] });
+    // The event itself is one level: MAX_EVENT_NESTING - 1 more inside it are fine.
+    expect(accepted(parseEventBatch(makeEvent({ extra: nested(MAX_EVENT_NESTING - 1) })))).toHaveLength(1);
   });
 
   it("requires document_type_code for documents, at the event's own path", () => {
