@@ -39,7 +39,7 @@ events.openAPIRegistry.registerPath({
   method: "post", path: "/", tags, security: BEARER_SECURITY, summary: "Ingest events",
   description:
     "One event (exactly what a Quable webhook sends), an array, or `{events: [...]}`: at most 1,000 events and 5 MiB, " +
-    "64 KiB per event. Idempotent on `uuid`. 202 means every delivery is durably enqueued; on 503 nothing was recorded " +
+    "64 KiB per event (413 past these), objects and arrays nested at most 32 deep. Idempotent on `uuid`. 202 means every delivery is durably enqueued; on 503 nothing was recorded " +
     "and the same body can be sent again. Accepts `API_TOKEN` or `INGEST_TOKEN`.",
   request: { body: { required: true, content: { "application/json": { schema: EventBatchRequest } } } },
   responses: {
