@@ -2,6 +2,7 @@ import type { FC } from "hono/jsx";
 import { OUTCOMES } from "../delivery/retry-policy";
 import type { OutcomeCounts, SubscriptionSummary } from "../durable/subscription-object";
 import { OUTCOME_LABELS } from "./components";
+import { choiceOf } from "./links";
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
@@ -15,9 +16,7 @@ export const CHART_WINDOWS = {
 export type ChartWindow = keyof typeof CHART_WINDOWS;
 export const DEFAULT_WINDOW: ChartWindow = "24h";
 
-export function chartWindowOf(value: string | undefined): ChartWindow {
-  return value !== undefined && value in CHART_WINDOWS ? (value as ChartWindow) : DEFAULT_WINDOW;
-}
+export const chartWindowOf = (value: string | undefined): ChartWindow => choiceOf(CHART_WINDOWS, value, DEFAULT_WINDOW);
 
 const WIDTH = 720;
 const HEIGHT = 200;

@@ -298,6 +298,10 @@ describe("dashboard pages", () => {
     });
     expect(attemptRows(html)).toBe(25);
     expect(html).toMatch(/<svg viewBox="0 0 720 200" role="img"/);
+    // A query naming no window or filter of ours (inherited names included) falls back to the default.
+    for (const query of ["window=toString", "window=constructor", "window=__proto__"])
+      expect(await page(session, `/subscriptions/${subscription.id}?${query}`)).toContain("Success: 27");
+    for (const query of ["status=toString", "status=hasOwnProperty"]) await page(session, `/?${query}`);
     expect(html).toMatch(/<rect class="o-success"/);
     expect(html).toContain("100% (27 of 27)");
 

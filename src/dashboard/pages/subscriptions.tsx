@@ -2,7 +2,7 @@ import type { FC } from "hono/jsx";
 import { OUTCOMES } from "../../delivery/retry-policy";
 import type { OutcomeCounts, SubscriptionSummary } from "../../durable/subscription-object";
 import { EventTypes, Layout, Notice, OutcomeLabel, StatusBadge, Time, clipped } from "../components";
-import { hrefWith } from "../links";
+import { choiceOf, hrefWith } from "../links";
 
 /** Target URLs may be 2,048 characters long; the list shows the start of each. */
 const MAX_SHOWN_URL_LENGTH = 120;
@@ -10,9 +10,7 @@ const MAX_SHOWN_URL_LENGTH = 120;
 const STATUS_FILTERS = { all: "All", enabled: "Enabled", disabled: "Disabled" } as const;
 export type StatusFilter = keyof typeof STATUS_FILTERS;
 
-export function statusFilterOf(value: string | undefined): StatusFilter {
-  return value === "enabled" || value === "disabled" ? value : "all";
-}
+export const statusFilterOf = (value: string | undefined): StatusFilter => choiceOf(STATUS_FILTERS, value, "all");
 
 export function matchesFilter(filter: StatusFilter, summary: SubscriptionSummary): boolean {
   return filter === "all" || summary.subscription.disabled === (filter === "disabled");
