@@ -10,6 +10,11 @@ const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
 export async function readBodyText(c: Context, maxBytes: number): Promise<string> {
   const mediaType = (c.req.header("content-type") ?? "").split(";")[0]?.trim() ?? "";
   if (!JSON_MEDIA_TYPE.test(mediaType)) throw new ApiError(415, "unsupported_media_type", "send the body as application/json");
+  return readBoundedText(c, maxBytes);
+}
+
+/** Reads a request body of any media type as strict UTF-8 text: 413 past `maxBytes` (declared or streamed), 400 for bytes that are not UTF-8. */
+export async function readBoundedText(c: Context, maxBytes: number): Promise<string> {
   const tooLarge = new ApiError(413, "payload_too_large", `the body is larger than ${formatBytes(maxBytes)}`);
   const declared = Number(c.req.header("content-length"));
   if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge;

@@ -7,7 +7,6 @@ import {
   viewSubscription,
 } from "../api/subscription-service";
 import { redeliverEvent } from "../api/event-lookup";
-import { ConfigError } from "../config";
 import { SubscriptionCreateRequest, SubscriptionUpdateRequest } from "../domain/subscription";
 import type { Env } from "../env";
 import { ASSET_PATHS, SCRIPT, STYLESHEET } from "./assets";
@@ -89,10 +88,10 @@ dashboard.get("/sign-in", securityHeaders, (c) => {
 dashboard.post("/sign-in", securityHeaders, sameOriginOnly, async (c) => {
   const apiToken = c.env.API_TOKEN;
   if (!apiToken) return misconfigured(c);
+  // Cloudflare sets the client's address; a guesser gets 10 tries a minute from each one, before its form is read.
+  const { success } = await c.env.SIGN_IN_LIMITER.limit({ key: c.req.header("cf-connecting-ip") ?? "unknown" });
   const form = await readForm(c);
   const next = safeNext(form.next);
-  // Cloudflare sets the client's address; a guesser gets 10 tries a minute from each one.
-  const { success } = await c.env.SIGN_IN_LIMITER.limit({ key: c.req.header("cf-connecting-ip") ?? "unknown" });
   if (!success) return c.html(<SignInPage next={next} problem="Too many sign-in attempts from here: wait a minute." />, 429);
   if (await signIn(c, apiToken, form.token ?? "")) return c.redirect(next, 303);
   return c.html(<SignInPage next={next} problem="That is not the API token." />, 401);
@@ -241,10 +240,6 @@ dashboard.onError((error, c) => {
       ? "This form is stale or came from another site. Go back, reload the page and try again."
       : error.message || "The request was refused.";
     return c.html(<ErrorPage title={TITLES[error.status] ?? "Error"} message={message} csrfToken={csrfToken} />, error.status);
-  }
-  if (error instanceof ConfigError) {
-    console.error(error.message);
-    return c.html(<ErrorPage title="Configuration error" message={error.message} csrfToken={csrfToken} />, 500);
   }
   console.error(`dashboard: unhandled error: ${error.stack ?? error.message}`);
   return c.html(<ErrorPage title="Internal error" message="Something went wrong; nothing was changed unless the page said so." csrfToken={csrfToken} />, 500);

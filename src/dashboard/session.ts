@@ -3,6 +3,7 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { csrf } from "hono/csrf";
 import { HTTPException } from "hono/http-exception";
 import { tokensEqual } from "../api/auth";
+import { readBoundedText } from "../api/body";
 import type { AppEnv } from "../api/router";
 
 /**
@@ -12,7 +13,7 @@ import type { AppEnv } from "../api/router";
  * a form field holding an HMAC of the session (a token bound to it, which a cross-site page cannot read).
  */
 
-export type DashboardEnv = AppEnv & { Variables: { csrfToken: string } };
+export type DashboardEnv = AppEnv & { Variables: { csrfToken: string; form?: Record<string, string> } };
 type DashboardContext = Context<DashboardEnv>;
 
 /** `__Host-`: the browser keeps it only if it is Secure, for this exact host and for every path. */
@@ -87,12 +88,14 @@ export const requireCsrfToken: MiddlewareHandler<DashboardEnv> = async (c, next)
 
 const MAX_FORM_BYTES = 64 * 1024;
 
-/** A POSTed form's text fields (Hono caches the parse, so every reader sees the same). */
+/** A POSTed (URL-encoded) form's fields, read once within the API's body limit and kept for every later reader. */
 export async function readForm(c: DashboardContext): Promise<Record<string, string>> {
-  if (Number(c.req.header("content-length")) > MAX_FORM_BYTES) throw new HTTPException(413, { message: "form too large" });
-  const fields: Record<string, string> = {};
-  for (const [name, value] of Object.entries(await c.req.parseBody())) if (typeof value === "string") fields[name] = value;
-  return fields;
+  let form = c.get("form");
+  if (!form) {
+    form = Object.fromEntries(new URLSearchParams(await readBoundedText(c, MAX_FORM_BYTES)));
+    c.set("form", form);
+  }
+  return form;
 }
 
 /** Pages hold subscription data: never cached, never framed, scripts and styles from this origin only. */

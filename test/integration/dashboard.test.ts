@@ -145,6 +145,25 @@ describe("dashboard sign-in", () => {
     expect((await submit("/sign-in", { token: API_TOKEN }, from("203.0.113.8"))).status).toBe(303);
   });
 
+  it("answers 413 for a form over 64 KiB, whether its length is declared or it streams in chunks", async () => {
+    const oversized = new URLSearchParams({ token: "x".repeat(70 * 1024) }).toString();
+    const declared = await submit("/sign-in", { token: "x".repeat(70 * 1024) });
+    expect(declared.status).toBe(413);
+    const bytes = new TextEncoder().encode(oversized);
+    const chunked = await request("/sign-in", {
+      method: "POST",
+      headers: { "content-type": FORM, origin: ORIGIN },
+      body: new ReadableStream({
+        start(controller) {
+          for (let start = 0; start < bytes.byteLength; start += 8192) controller.enqueue(bytes.slice(start, start + 8192));
+          controller.close();
+        },
+      }),
+    });
+    expect(chunked.status).toBe(413);
+    expect(chunked.headers.get("set-cookie")).toBeNull();
+  });
+
   it("never sends a signed-in visitor off the site", async () => {
     for (const next of ["//evil.example/", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"]) {
       const response = await submit("/sign-in", { token: API_TOKEN, next });
