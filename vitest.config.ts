@@ -1,10 +1,10 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 
-export const TEST_API_TOKEN = "test-api-token";
-export const TEST_INGEST_TOKEN = "test-ingest-token";
+const TEST_API_TOKEN = "test-api-token";
+const TEST_INGEST_TOKEN = "test-ingest-token";
 /** Signs operational alerts in tests; base64 of 32 bytes, like a real secret. */
-export const TEST_OPS_WEBHOOK_SECRET = "whsec_ZG9vcmJlbGwtdGVzdC1vcHMtc2VjcmV0LTMyYnl0ZXM=";
+const TEST_OPS_WEBHOOK_SECRET = "whsec_ZG9vcmJlbGwtdGVzdC1vcHMtc2VjcmV0LTMyYnl0ZXM=";
 
 export default defineConfig({
   test: {

@@ -4,7 +4,7 @@ import type { LedgerEntry } from "../durable/event-ledger";
 import { SUBSCRIPTION_ID_PATTERN } from "../domain/subscription";
 import { ApiError, notFound } from "./errors";
 
-export const EVENT_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const EVENT_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface EventDeliveries {
   /** The event exactly as ingested (JSON text). */

@@ -17,11 +17,16 @@ export function subscriptionStubFor(env: Env, id: string) {
   return subscriptionStub(env, id);
 }
 
-/** The SSRF rules, which depend on configuration and so are not part of the schema. */
-function checkTarget(env: Env, targetUrl: string | undefined): void {
-  if (targetUrl === undefined) return;
+/** The SSRF and scheme rules, which depend on configuration and so are not part of the schema. */
+function targetErrors(env: Env, targetUrl: unknown): ValidationErrors {
+  if (typeof targetUrl !== "string") return {};
   const problem = targetUrlProblem(targetUrl, configOf(env).targetPolicy);
-  if (problem) throw new ValidationFailed({ targetUrl: [problem] } satisfies ValidationErrors);
+  return problem ? { targetUrl: [problem] } : {};
+}
+
+function checkTarget(env: Env, targetUrl: string | undefined): void {
+  const errors = targetErrors(env, targetUrl);
+  if (errors.targetUrl) throw new ValidationFailed(errors);
 }
 
 /**
@@ -31,11 +36,7 @@ function checkTarget(env: Env, targetUrl: string | undefined): void {
 export function refusal(env: Env, issues: readonly IssueLike[], body: unknown): ValidationFailed {
   const errors = issuesToErrors(issues);
   const targetUrl = typeof body === "object" && body !== null ? (body as { targetUrl?: unknown }).targetUrl : undefined;
-  if (typeof targetUrl === "string" && !errors.targetUrl) {
-    const problem = targetUrlProblem(targetUrl, configOf(env).targetPolicy);
-    if (problem) errors.targetUrl = [problem];
-  }
-  return new ValidationFailed(errors);
+  return new ValidationFailed(errors.targetUrl ? errors : { ...errors, ...targetErrors(env, targetUrl) });
 }
 
 export async function viewSubscription(env: Env, id: string): Promise<SubscriptionView> {

@@ -11,7 +11,7 @@ export type FormValues = Partial<Record<FormField, string>>;
 export type FieldProblems = Partial<Record<FormField | "form", string[]>>;
 
 /** `document, media.update` or one per line: the list the API takes. Empty text is an empty list. */
-export function eventTypesOf(text: string): string[] {
+function eventTypesOf(text: string): string[] {
   return text.split(/[\s,]+/).filter((type) => type !== "");
 }
 

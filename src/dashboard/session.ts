@@ -4,6 +4,7 @@ import { csrf } from "hono/csrf";
 import { HTTPException } from "hono/http-exception";
 import { tokensEqual } from "../api/auth";
 import { readBoundedText } from "../api/body";
+import { bytesToBase64 } from "../delivery/signature";
 import type { AppEnv } from "../api/router";
 
 /**
@@ -26,7 +27,7 @@ const encoder = new TextEncoder();
 async function hmac(key: string, message: string): Promise<string> {
   const cryptoKey = await crypto.subtle.importKey("raw", encoder.encode(key), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
   const mac = new Uint8Array(await crypto.subtle.sign("HMAC", cryptoKey, encoder.encode(message)));
-  return btoa(String.fromCharCode(...mac)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return bytesToBase64(mac).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
 const sessionMac = (apiToken: string, issuedAt: number) => hmac(apiToken, `doorbell-session.${issuedAt}`);

@@ -29,7 +29,7 @@ export async function signatureHeader(secrets: readonly string[], id: string, ti
   return signatures.join(" ");
 }
 
-function bytesToBase64(bytes: Uint8Array): string {
+export function bytesToBase64(bytes: Uint8Array): string {
   let binary = "";
   for (const byte of bytes) binary += String.fromCharCode(byte);
   return btoa(binary);

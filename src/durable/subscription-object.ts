@@ -369,7 +369,7 @@ export class SubscriptionObject extends DurableObject<Env> {
     return this.recordingSoon;
   }
 
-  /** One `record` at a time, taking every attempt that finished meanwhile: fewer reads and alarm checks per delivery. */
+  /** One `record` at a time, taking every attempt that finished meanwhile: one commit for several attempts. */
   private async recordFinished(): Promise<void> {
     if (this.recording) return; // the loop below takes these too
     this.recording = true;
@@ -416,7 +416,7 @@ export class SubscriptionObject extends DurableObject<Env> {
    * Records attempts and decides what follows each: delivered, a delayed retry, failed, or held.
    * The failure counter and disabled flag change in the same storage transaction as the log.
    */
-  async record(reports: readonly AttemptReport[]): Promise<void> {
+  private async record(reports: readonly AttemptReport[]): Promise<void> {
     const row = this.row();
     if (!row) return;
     const now = Date.now();
@@ -625,7 +625,7 @@ export class SubscriptionObject extends DurableObject<Env> {
     await this.scheduleWatchdog();
   }
 
-  /** Index lookups only: this runs after every accept and record, so it must not scan the table. */
+  /** Index lookups only: this runs after every accept, so it must not scan the table. */
   private async scheduleWatchdog(): Promise<void> {
     const earliestDue =
       this.sql

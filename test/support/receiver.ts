@@ -1,8 +1,6 @@
-import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from "node:http";
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { ReceivedRequest } from "./received-request";
-
-export type { ReceivedRequest };
 
 /**
  * A real HTTP endpoint for deliveries, on 127.0.0.1. Paths are `/<bucket>/<behaviour>`:
@@ -12,7 +10,6 @@ export type { ReceivedRequest };
  */
 export interface Receiver {
   readonly url: string;
-  readonly server: Server;
   readonly requests: Map<string, ReceivedRequest[]>;
   close(): Promise<void>;
 }
@@ -47,7 +44,6 @@ export async function startReceiver(): Promise<Receiver> {
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    server,
     requests,
     close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };
