@@ -296,7 +296,8 @@ describe("hostile and malformed requests", () => {
     expect(body).toBeTypeOf("object");
     expect(body).not.toBeNull();
     if (row.status === 422) {
-      // A ValidationErrors map: field path -> messages.
+      // A ValidationErrors map, never empty: field path -> messages.
+      expect(Object.keys(body as Record<string, unknown>).length).toBeGreaterThan(0);
       if (row.field) expect(body).toHaveProperty([row.field]);
       for (const messages of Object.values(body as Record<string, unknown>)) {
         expect(Array.isArray(messages)).toBe(true);
