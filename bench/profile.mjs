@@ -15,8 +15,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
-import { buildBundle, freePort } from "./lib/processes.mjs";
-import { makeEvents } from "./lib/load.mjs";
+import { buildBundle, freePort, sleep } from "./lib/processes.mjs";
+import { API_TOKEN, INGEST_TOKEN, createSubscriptions, makeEvents, post } from "./lib/load.mjs";
 
 if (typeof WebSocket === "undefined") throw new Error("needs a global WebSocket: Node 22+, or Node 20 with --experimental-websocket");
 
@@ -25,6 +25,8 @@ const SUBSCRIPTIONS = Number(process.env.SUBSCRIPTIONS ?? 10);
 const EVENTS = Number(process.env.EVENTS ?? 2000);
 const EVENTS_PER_REQUEST = Number(process.env.EVENTS_PER_REQUEST ?? 100);
 const SAMPLING_INTERVAL_US = 200;
+/** Every wait is bounded: past this the profile is abandoned with an error. */
+const DRAIN_TIMEOUT_MS = 180_000;
 const TOP = 30;
 
 let received = 0;
@@ -51,7 +53,7 @@ const miniflare = new Miniflare({
   compatibilityFlags: ["nodejs_compat"],
   inspectorPort,
   bindings: {
-    API_TOKEN: "profile-api-token", INGEST_TOKEN: "profile-ingest-token", ALLOW_HTTP_TARGETS: "true", ALLOW_PRIVATE_TARGETS: "true",
+    API_TOKEN, INGEST_TOKEN, ALLOW_HTTP_TARGETS: "true", ALLOW_PRIVATE_TARGETS: "true",
     DELIVERY_TIMEOUT_MS: "5000", RETRY_DELAY_SECONDS: "300", MAX_RETRIES: "2", DISABLE_AFTER_FAILURES: "3",
   },
   durableObjects: {
@@ -67,18 +69,16 @@ const miniflare = new Miniflare({
 
 try {
   const url = await miniflare.ready;
-  const post = async (path, token, body, expected) => {
-    const response = await fetch(new URL(path, url), {
-      method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify(body),
-    });
-    if (response.status !== expected) throw new Error(`${path}: ${response.status} ${await response.text()}`);
-  };
+  const ingest = (events) => post(new URL("/v1/events", url).href, events); // resends after a 503, throws on anything but 202
   const waitForDeliveries = async (count) => {
-    while (received < count) await new Promise((resolve) => setTimeout(resolve, 20));
+    const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+    while (received < count) {
+      if (Date.now() > deadline) throw new Error(`only ${received} of ${count} deliveries arrived in ${DRAIN_TIMEOUT_MS / 1000} s`);
+      await sleep(20);
+    }
   };
-  for (let index = 0; index < SUBSCRIPTIONS; index++)
-    await post("/v1/webhooks/subscriptions", "profile-api-token", { name: `profile ${index}`, targetUrl: `${receiverUrl}/${index}`, eventTypes: ["*"] }, 201);
-  await post("/v1/events", "profile-ingest-token", makeEvents("document.update", 10), 202); // warm up
+  await createSubscriptions(url.origin, receiverUrl, "profile", "*", Array(SUBSCRIPTIONS).fill("ok"));
+  await ingest(makeEvents("document.update", 10)); // warm up
   await waitForDeliveries(10 * SUBSCRIPTIONS);
   received = 0;
   connections = 0;
@@ -88,8 +88,7 @@ try {
   await inspector.call("Profiler.setSamplingInterval", { interval: SAMPLING_INTERVAL_US });
   await inspector.call("Profiler.start");
   const startedAt = Date.now();
-  for (let sent = 0; sent < EVENTS; sent += EVENTS_PER_REQUEST)
-    await post("/v1/events", "profile-ingest-token", makeEvents("document.update", Math.min(EVENTS_PER_REQUEST, EVENTS - sent)), 202);
+  for (let sent = 0; sent < EVENTS; sent += EVENTS_PER_REQUEST) await ingest(makeEvents("document.update", Math.min(EVENTS_PER_REQUEST, EVENTS - sent)));
   await waitForDeliveries(EVENTS * SUBSCRIPTIONS);
   const seconds = (Date.now() - startedAt) / 1000;
   const { profile } = await inspector.call("Profiler.stop");
