@@ -1,6 +1,6 @@
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
-import type { ReceivedRequest } from "../support/received-request";
+import { standardWebhookHeaders } from "../support/received-request";
 import { INGEST_TOKEN } from "./dev-server";
 import {
   QUABLE_EXAMPLE_TEXT, allEventDeliveries, bucket, createSubscription, deliveriesPerEvent, eventDeliveries, eventually, ingest, quableEvents, sleep,
@@ -38,9 +38,9 @@ describe("delivery against wrangler dev", () => {
     expect(delivery.headers["user-agent"]).toMatch(/^Doorbell\/\d+\.\d+\.\d+/);
     expect(delivery.headers.authorization).toBe("Bearer pim-mirror");
     expect(delivery.headers["webhook-id"]).toBe(example.uuid);
-    expect(new Webhook(subscription.secret).verify(delivery.body, signatureHeaders(delivery))).toEqual(JSON.parse(QUABLE_EXAMPLE_TEXT));
+    expect(new Webhook(subscription.secret).verify(delivery.body, standardWebhookHeaders(delivery))).toEqual(JSON.parse(QUABLE_EXAMPLE_TEXT));
     // The signature covers this body: any change to it must fail verification.
-    expect(() => new Webhook(subscription.secret).verify(delivery.body.replace("john_doe", "jane_doe"), signatureHeaders(delivery))).toThrow();
+    expect(() => new Webhook(subscription.secret).verify(delivery.body.replace("john_doe", "jane_doe"), standardWebhookHeaders(delivery))).toThrow();
 
     const status = await eventDeliveries(running.server, example.uuid);
     expect(status.deliveries).toEqual([{ subscriptionId: subscription.id, status: "delivered", attempts: 1 }]);
@@ -71,7 +71,7 @@ describe("delivery against wrangler dev", () => {
     }
     for (const [index, name] of buckets.entries()) {
       const secret = subscriptions[index]?.secret ?? "";
-      for (const request of running.receiver.requests.get(name) ?? []) new Webhook(secret).verify(request.body, signatureHeaders(request));
+      for (const request of running.receiver.requests.get(name) ?? []) new Webhook(secret).verify(request.body, standardWebhookHeaders(request));
     }
 
     // The first test's subscription matches these events too; only this test's five are checked.
@@ -108,8 +108,3 @@ describe("delivery against wrangler dev", () => {
     }
   });
 });
-
-function signatureHeaders(request: ReceivedRequest): Record<string, string> {
-  const header = (name: string) => String(request.headers[name] ?? "");
-  return { "webhook-id": header("webhook-id"), "webhook-timestamp": header("webhook-timestamp"), "webhook-signature": header("webhook-signature") };
-}

@@ -2,7 +2,7 @@ import { env } from "cloudflare:test";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import packageJson from "../../package.json";
-import type { ReceivedRequest } from "../support/received-request";
+import { standardWebhookHeaders, type ReceivedRequest } from "../support/received-request";
 import {
   api, bucket, createSubscription, eventually, getSubscription, ingest, makeEvent, received, receiverUrl,
   type CreatedSubscription,
@@ -62,10 +62,6 @@ function requestsFor(requests: readonly ReceivedRequest[], eventId: string): Rec
   return requests.filter((request) => request.headers["webhook-id"] === eventId);
 }
 
-function webhookHeaders(request: ReceivedRequest): Record<string, string> {
-  return Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, String(value)]));
-}
-
 describe("delivery", () => {
   it("POSTs the event exactly as ingested, signed, with the subscription's authorization verbatim", async () => {
     const name = bucket("signed");
@@ -89,7 +85,7 @@ describe("delivery", () => {
     });
     expect(Math.abs(Number(request!.headers["webhook-timestamp"]) - ingestedAt)).toBeLessThanOrEqual(5);
 
-    const headers = webhookHeaders(request!);
+    const headers = standardWebhookHeaders(request!);
     expect(new Webhook(subscription.secret).verify(request!.body, headers)).toEqual(event);
     expect(() => new Webhook(subscription.secret).verify(request!.body.replace("corr-1", "corr-2"), headers)).toThrow();
     const otherSecret = (await createSubscription({ eventTypes: ["import.finish"] })).secret;

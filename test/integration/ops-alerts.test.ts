@@ -3,7 +3,7 @@ import { Webhook } from "standardwebhooks";
 import { afterEach, describe, expect, it } from "vitest";
 import { consumeBatch } from "../../src/delivery/consumer";
 import type { OpsMessage, QueueMessage } from "../../src/delivery/messages";
-import type { ReceivedRequest } from "../support/received-request";
+import { standardWebhookHeaders, type ReceivedRequest } from "../support/received-request";
 import { api, bucket, createSubscription, eventually, ingest, makeEvent, received, receiverUrl } from "./helpers";
 
 /**
@@ -23,11 +23,7 @@ interface OpsAlert {
 
 /** Verifies the Standard Webhooks signature with the ops secret (throws when it does not match) and parses the alert. */
 function verifiedAlert(request: ReceivedRequest, secret: string): OpsAlert {
-  const headers = {
-    "webhook-id": String(request.headers["webhook-id"]),
-    "webhook-timestamp": String(request.headers["webhook-timestamp"]),
-    "webhook-signature": String(request.headers["webhook-signature"]),
-  };
+  const headers = standardWebhookHeaders(request);
   const alert = new Webhook(secret).verify(request.body, headers) as OpsAlert;
   expect(alert.id).toBe(headers["webhook-id"]);
   expect(alert.id).toMatch(/^ops_/);

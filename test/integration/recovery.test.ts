@@ -2,7 +2,7 @@ import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test"
 import { Webhook } from "standardwebhooks";
 import { afterEach, describe, expect, it } from "vitest";
 import type { DeliveryView } from "../../src/durable/subscription-object";
-import type { ReceivedRequest } from "../support/received-request";
+import { standardWebhookHeaders, type ReceivedRequest } from "../support/received-request";
 import { api, bucket, createSubscription, eventually, type CreatedSubscription, getSubscription, ingest, makeEvent, received, receiverUrl } from "./helpers";
 
 // Only this file's events use this code, so other test files' traffic never reaches these subscriptions.
@@ -197,13 +197,8 @@ describe("redeliver", () => {
 
 describe("secret rotation", () => {
   function signatureVerifies(secret: string, request: ReceivedRequest, signature: string): boolean {
-    const headers = {
-      "webhook-id": String(request.headers["webhook-id"]),
-      "webhook-timestamp": String(request.headers["webhook-timestamp"]),
-      "webhook-signature": signature,
-    };
     try {
-      new Webhook(secret).verify(request.body, headers);
+      new Webhook(secret).verify(request.body, standardWebhookHeaders(request, signature));
       return true;
     } catch {
       return false;

@@ -7,3 +7,9 @@ export interface ReceivedRequest {
   /** Which TCP connection carried it (numbered from 1 as they open): equal numbers mean a reused connection. */
   readonly connection: number;
 }
+
+/** Its Standard Webhooks headers, as `Webhook.verify` takes them; `signature` stands in for the one it carried. */
+export function standardWebhookHeaders(request: ReceivedRequest, signature?: string): Record<string, string> {
+  const header = (name: string) => String(request.headers[name] ?? "");
+  return { "webhook-id": header("webhook-id"), "webhook-timestamp": header("webhook-timestamp"), "webhook-signature": signature ?? header("webhook-signature") };
+}
