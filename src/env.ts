@@ -1,28 +1,22 @@
-import type { QueueMessage } from "./delivery/messages";
 import type { EventLedger } from "./durable/event-ledger";
 import type { SubscriptionDirectory } from "./durable/subscription-directory";
 import type { SubscriptionObject } from "./durable/subscription-object";
 
-export interface Env {
-  readonly DELIVERIES: Queue<QueueMessage>;
-  readonly SUBSCRIPTIONS: DurableObjectNamespace<SubscriptionObject>;
-  readonly DIRECTORY: DurableObjectNamespace<SubscriptionDirectory>;
-  readonly EVENTS: DurableObjectNamespace<EventLedger>;
-  readonly SIGN_IN_LIMITER: RateLimit;
-
-  readonly API_TOKEN?: string;
-  readonly INGEST_TOKEN?: string;
-  readonly OPS_WEBHOOK_SECRET?: string;
-
-  readonly DELIVERY_TIMEOUT_MS?: string;
-  readonly RETRY_DELAY_SECONDS?: string;
-  readonly MAX_RETRIES?: string;
-  readonly DISABLE_AFTER_FAILURES?: string;
-  readonly REDELIVERY_GRACE_SECONDS?: string;
-  readonly ALLOW_HTTP_TARGETS?: string;
-  readonly ALLOW_PRIVATE_TARGETS?: string;
-  readonly OPS_WEBHOOK_URL?: string;
+// Bindings and [vars] are typed by `wrangler types` from wrangler.toml (worker-configuration.d.ts, checked by
+// `npm test`). Secrets and the optional vars have no entry in wrangler.toml, so they are declared here.
+declare global {
+  namespace Cloudflare {
+    interface Env {
+      readonly API_TOKEN?: string;
+      readonly INGEST_TOKEN?: string;
+      readonly OPS_WEBHOOK_SECRET?: string;
+      readonly OPS_WEBHOOK_URL?: string;
+      readonly REDELIVERY_GRACE_SECONDS?: string;
+    }
+  }
 }
+
+export type Env = Cloudflare.Env;
 
 export function subscriptionStub(env: Env, subscriptionId: string): DurableObjectStub<SubscriptionObject> {
   return env.SUBSCRIPTIONS.get(env.SUBSCRIPTIONS.idFromName(subscriptionId));

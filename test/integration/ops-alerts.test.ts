@@ -98,7 +98,7 @@ describe("operational alerts from the delivery pipeline", () => {
   });
 });
 
-/** What `getQueueResult` reports; its type is missing from this compatibility date's workers-types. */
+/** What `getQueueResult` reports; the generated runtime types do not declare it. */
 interface QueueOutcome {
   readonly explicitAcks: string[];
   readonly retryMessages: { readonly msgId: string }[];

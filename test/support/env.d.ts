@@ -1,7 +1,6 @@
-// Through an alias: `interface ... extends import(...)` is silently ignored, leaving the bindings untyped.
-type DoorbellEnv = import("../../src/env").Env;
+// The bindings the vitest config adds for tests only, beside the generated ones (worker-configuration.d.ts).
 declare namespace Cloudflare {
-  interface Env extends DoorbellEnv {
+  interface Env {
     readonly TEST_RECEIVER_URL: string;
     readonly TEST_CLOSED_PORT: string;
   }
