@@ -11,14 +11,14 @@
  * Object storage somewhere chosen (say a tmpfs, to leave the disk out of it).
  */
 import { createServer } from "node:http";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Miniflare } from "miniflare";
+import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import { buildBundle, freePort, sleep } from "./lib/processes.mjs";
 import { API_TOKEN, INGEST_TOKEN, createSubscriptions, makeEvents, post } from "./lib/load.mjs";
 
-if (typeof WebSocket === "undefined") throw new Error("needs a global WebSocket: Node 22+, or Node 20 with --experimental-websocket");
+if (typeof WebSocket === "undefined") throw new Error("needs a global WebSocket (Node 22+): run it with `npm run bench:profile`");
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const SUBSCRIPTIONS = Number(process.env.SUBSCRIPTIONS ?? 10);
@@ -45,12 +45,14 @@ const receiverUrl = `http://127.0.0.1:${receiver.address().port}`;
 
 const bundle = await buildBundle("profile", ["--config", "wrangler.toml"]);
 const inspectorPort = await freePort();
-const miniflare = new Miniflare({
+// The Worker runs at wrangler.toml's compatibility date, as under `wrangler dev`.
+const compatibilityDate = readFileSync("wrangler.toml", "utf8").match(/^compatibility_date = "([\d-]+)"/m)[1];
+// Miniflare 5 takes config-shaped `workers`; these are the flat v4 options, converted by Miniflare's own helper.
+const miniflare = new Miniflare(convertV4MiniflareOptions({
   modules: true,
   modulesRoot: join(bundle.path, ".."),
   scriptPath: bundle.path,
-  compatibilityDate: "2026-04-20",
-  compatibilityFlags: ["nodejs_compat"],
+  compatibilityDate,
   inspectorPort,
   bindings: {
     API_TOKEN, INGEST_TOKEN, ALLOW_HTTP_TARGETS: "true", ALLOW_PRIVATE_TARGETS: "true",
@@ -61,11 +63,11 @@ const miniflare = new Miniflare({
     DIRECTORY: { className: "SubscriptionDirectory", useSQLite: true },
     EVENTS: { className: "EventLedger", useSQLite: true },
   },
-  ...(process.env.STATE_DIR ? { durableObjectsPersist: process.env.STATE_DIR } : {}),
+  ...(process.env.STATE_DIR ? { resourcePersistencePath: process.env.STATE_DIR } : {}),
   queueProducers: { DELIVERIES: "doorbell-deliveries" },
   // wrangler.toml's consumer settings
   queueConsumers: { "doorbell-deliveries": { maxBatchSize: 25, maxBatchTimeout: 1, maxRetries: 5 } },
-});
+}));
 
 try {
   const url = await miniflare.ready;
