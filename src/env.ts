@@ -1,3 +1,4 @@
+import { shardOf } from "./domain/shard";
 import type { QueueMessage } from "./delivery/messages";
 import type { EventLedger } from "./durable/event-ledger";
 import type { SubscriptionDirectory } from "./durable/subscription-directory";
@@ -19,6 +20,8 @@ export interface Env {
   readonly MAX_RETRIES?: string;
   readonly DISABLE_AFTER_FAILURES?: string;
   readonly REDELIVERY_GRACE_SECONDS?: string;
+  readonly EVENT_RETENTION_DAYS?: string;
+  readonly CONNECTIONS_PER_INVOCATION?: string;
   readonly ALLOW_HTTP_TARGETS?: string;
   readonly ALLOW_PRIVATE_TARGETS?: string;
   readonly OPS_WEBHOOK_URL?: string;
@@ -32,13 +35,13 @@ export function directoryStub(env: Env): DurableObjectStub<SubscriptionDirectory
   return env.DIRECTORY.get(env.DIRECTORY.idFromName("directory"));
 }
 
-/** Events are spread over this many ledger objects by the first byte of their uuid, so no one object sees every ingest. */
-export const LEDGER_SHARDS = 16;
+/** Events are spread over this many ledger objects by a hash of their id, so no one object sees every ingest. */
+export const LEDGER_SHARDS = 32;
 
-export function ledgerShardOf(uuid: string): number {
-  return parseInt(uuid.slice(0, 2), 16) % LEDGER_SHARDS;
+export function ledgerShardOf(eventId: string): number {
+  return shardOf(eventId, LEDGER_SHARDS);
 }
 
 export function ledgerStub(env: Env, shard: number): DurableObjectStub<EventLedger> {
-  return env.EVENTS.get(env.EVENTS.idFromName(`events-${shard}`));
+  return env.EVENTS.get(env.EVENTS.idFromName(`ledger-${shard}`));
 }

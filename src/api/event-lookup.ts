@@ -1,6 +1,6 @@
 import type { DeliveryView } from "../durable/subscription-object";
 import { ledgerShardOf, ledgerStub, subscriptionStub, type Env } from "../env";
-import type { LedgerEntry } from "../durable/event-ledger";
+import type { LedgerEntry } from "../durable/ledger/event-store";
 import { SUBSCRIPTION_ID_PATTERN } from "../domain/subscription";
 import { ApiError, notFound } from "./errors";
 

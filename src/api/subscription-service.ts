@@ -3,6 +3,7 @@ import { newSubscriptionId } from "../domain/ids";
 import { SUBSCRIPTION_ID_PATTERN, type SubscriptionCreate, type SubscriptionUpdate, type SubscriptionView } from "../domain/subscription";
 import { targetUrlProblem } from "../domain/target-url";
 import { issuesToErrors, type IssueLike, type ValidationErrors } from "../domain/validation-errors";
+import { forgetSubscribers } from "../delivery/subscribers";
 import { directoryStub, subscriptionStub, type Env } from "../env";
 import { ApiError, ValidationFailed, notFound } from "./errors";
 
@@ -50,6 +51,7 @@ export async function createSubscription(env: Env, input: SubscriptionCreate): P
   const id = newSubscriptionId();
   const created = await subscriptionStub(env, id).create(id, input);
   await directoryStub(env).put(id, Date.now(), input.eventTypes);
+  forgetSubscribers(env);
   return { ...created.subscription, secret: created.secret };
 }
 
@@ -58,13 +60,17 @@ export async function updateSubscription(env: Env, id: string, patch: Subscripti
   checkTarget(env, patch.targetUrl);
   const view = await stub.update(patch);
   if (!view) throw notFound("subscription");
-  if (patch.eventTypes) await directoryStub(env).put(id, Date.now(), view.eventTypes);
+  if (patch.eventTypes) {
+    await directoryStub(env).put(id, Date.now(), view.eventTypes);
+    forgetSubscribers(env);
+  }
   return view;
 }
 
 export async function deleteSubscription(env: Env, id: string): Promise<void> {
   const removed = await subscriptionStubFor(env, id).remove();
   await directoryStub(env).remove(id);
+  forgetSubscribers(env);
   if (!removed) throw notFound("subscription");
 }
 
