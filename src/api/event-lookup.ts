@@ -1,4 +1,4 @@
-import type { DeliveryView } from "../durable/subscription-object";
+import type { DeliveryStatus } from "../domain/delivery";
 import { ledgerShardOf, ledgerStub, subscriptionStub, type Env } from "../env";
 import type { LedgerEntry } from "../durable/ledger/event-store";
 import { SUBSCRIPTION_ID_PATTERN } from "../domain/subscription";
@@ -10,7 +10,7 @@ export interface EventDeliveries {
   /** The event exactly as ingested (JSON text). */
   readonly body: string;
   readonly receivedAt: string;
-  readonly deliveries: (DeliveryView & { subscriptionId: string })[];
+  readonly deliveries: { subscriptionId: string; status: DeliveryStatus; attempts: number }[];
 }
 
 /** The ledger's record of an accepted event, by uuid in any case; 404 when there is none. */
@@ -28,7 +28,7 @@ export async function lookupEvent(env: Env, uuid: string): Promise<EventDeliveri
   const deliveries = await Promise.all(
     entry.subscriptionIds.map(async (subscriptionId) => {
       const delivery = await subscriptionStub(env, subscriptionId).deliveryOf(key);
-      return delivery ? { subscriptionId, ...delivery } : null;
+      return delivery && !delivery.subscriptionDeleted ? { subscriptionId, status: delivery.status, attempts: delivery.attempts } : null;
     }),
   );
   return { body: entry.body, receivedAt: entry.receivedAt, deliveries: deliveries.filter((delivery) => delivery !== null) };
@@ -41,12 +41,12 @@ export async function lookupEvent(env: Env, uuid: string): Promise<EventDeliveri
 export async function redeliverEvent(env: Env, uuid: string, subscriptionId?: string): Promise<number> {
   const { key, entry } = await acceptedEvent(env, uuid);
   if (subscriptionId === undefined) {
-    const results = await Promise.all(entry.subscriptionIds.map((id) => subscriptionStub(env, id).redeliver(key)));
+    const results = await Promise.all(entry.subscriptionIds.map((id) => subscriptionStub(env, id).redeliver({ id: key, code: entry.code })));
     return results.filter((result) => result === "queued").length;
   }
   const unmatched = notFound("delivery of this event to that subscription");
   if (!SUBSCRIPTION_ID_PATTERN.test(subscriptionId) || !entry.subscriptionIds.includes(subscriptionId)) throw unmatched;
-  const result = await subscriptionStub(env, subscriptionId).redeliver(key);
+  const result = await subscriptionStub(env, subscriptionId).redeliver({ id: key, code: entry.code });
   if (result === "unknown") throw unmatched;
   if (result === "disabled") throw new ApiError(409, "conflict", "the subscription is disabled; re-enable it before redelivering");
   return 1;

@@ -5,6 +5,7 @@ import { targetUrlProblem } from "../domain/target-url";
 import { issuesToErrors, type IssueLike, type ValidationErrors } from "../domain/validation-errors";
 import { forgetSubscribers } from "../delivery/subscribers";
 import { directoryStub, subscriptionStub, type Env } from "../env";
+import { MAX_VALID_SECRETS } from "../durable/subscription/settings";
 import { ApiError, ValidationFailed, notFound } from "./errors";
 
 /**
@@ -83,6 +84,11 @@ export async function revealSecret(env: Env, id: string): Promise<string> {
 export async function rotateSecret(env: Env, id: string): Promise<string> {
   const secret = await subscriptionStubFor(env, id).rotateSecret();
   if (!secret) throw notFound("subscription");
+  if (secret === "too_many")
+    throw new ApiError(
+      409, "conflict",
+      `${MAX_VALID_SECRETS} secrets already sign deliveries (the current one and those rotated out in the last 24 hours); rotate again once the oldest expires`,
+    );
   return secret;
 }
 

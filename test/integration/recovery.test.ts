@@ -1,7 +1,7 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { Webhook } from "standardwebhooks";
 import { afterEach, describe, expect, it } from "vitest";
-import type { DeliveryView } from "../../src/durable/subscription-object";
+import type { EventDeliveries } from "../../src/api/event-lookup";
 import { standardWebhookHeaders, type ReceivedRequest } from "../support/received-request";
 import { api, bucket, createSubscription, eventually, type CreatedSubscription, getSubscription, ingest, makeEvent, received, receiverUrl } from "./helpers";
 
@@ -21,10 +21,12 @@ afterEach(async () => {
   for (const id of created.splice(0)) await api(`/v1/webhooks/subscriptions/${id}`, { method: "DELETE" });
 });
 
+type DeliveryView = Omit<EventDeliveries["deliveries"][number], "subscriptionId">;
+
 async function deliveryOf(uuid: string, subscriptionId: string): Promise<DeliveryView | undefined> {
   const response = await api(`/v1/events/${uuid}`);
   expect(response.status).toBe(200);
-  const body = (await response.json()) as { deliveries: ({ subscriptionId: string } & DeliveryView)[] };
+  const body = (await response.json()) as Pick<EventDeliveries, "deliveries">;
   const delivery = body.deliveries.find((entry) => entry.subscriptionId === subscriptionId);
   return delivery && { status: delivery.status, attempts: delivery.attempts };
 }

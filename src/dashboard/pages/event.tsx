@@ -1,7 +1,7 @@
 import type { FC } from "hono/jsx";
 import type { EventDeliveries } from "../../api/event-lookup";
 import type { SubscriptionView } from "../../domain/subscription";
-import type { DeliveryStatus } from "../../durable/subscription-object";
+import type { DeliveryStatus } from "../../domain/delivery";
 import { Field, Layout, Notice, PostButton, Time } from "../components";
 
 /** The event's JSON is shown up to this many bytes of HTML, and this many deliveries: the page stays under 100 KB. */

@@ -1,5 +1,6 @@
 import type { FC } from "hono/jsx";
-import type { AttemptView, SubscriptionSummary } from "../../durable/subscription-object";
+import type { AttemptView } from "../../durable/subscription/attempt-log";
+import type { SubscriptionSummary } from "../../durable/subscription/summary";
 import type { SubscriptionView } from "../../domain/subscription";
 import { AttemptsChart, CHART_WINDOWS, DEFAULT_WINDOW, type ChartWindow } from "../chart";
 import { EventTypes, Layout, Notice, OutcomeLabel, PostButton, StatusBadge, Time, clipped } from "../components";
