@@ -1,9 +1,8 @@
 import { leaseKeyOf } from "../../domain/gate";
 import type { DeliveryItem } from "../../domain/delivery";
 
-/** The longest and shortest a consumer may hold slots without reporting back. */
+/** The longest a consumer may hold slots without reporting back (a lost consumer holds them this long at most). */
 const MAX_LEASE_MS = 15 * 60 * 1000;
-const MIN_LEASE_MS = 1000;
 
 interface Lease {
   readonly expiresAt: number;
@@ -32,7 +31,7 @@ export class Leases {
     const leaseId = `lease_${crypto.randomUUID()}`;
     if (items.length === 0) return leaseId;
     const keys = items.flatMap((item) => [leaseKeyOf(item), ...item.events.map((event) => event.id)]);
-    const expiresAt = now + Math.min(MAX_LEASE_MS, Math.max(MIN_LEASE_MS, leaseMs));
+    const expiresAt = now + Math.min(MAX_LEASE_MS, Math.max(1, leaseMs));
     this.leases.set(leaseId, { expiresAt, keys, deliveries: items.length });
     return leaseId;
   }
