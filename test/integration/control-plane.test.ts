@@ -1,4 +1,4 @@
-import { env, runInDurableObject } from "cloudflare:test";
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { AttemptResult } from "../../src/delivery/attempt";
 import type { DeliveryItem } from "../../src/domain/delivery";
@@ -239,5 +239,23 @@ describe("settings", () => {
     expect(await stub.begin({ leaseMs: LEASE_MS, deliveries: [fresh()] })).toMatchObject({ target: null, send: [], wait: [] });
     expect(await stub.deliveryOf(item.id)).toMatchObject({ status: "delivered", attempts: 1, subscriptionDeleted: true });
     expect((await api(`/v1/webhooks/subscriptions/${subscription.id}`)).status).toBe(404);
+  });
+
+  it("prunes delivered and failed deliveries and attempts past the retention daily, and keeps what is owed", async () => {
+    const { stub } = await control();
+    const [delivered, retrying] = [fresh(), fresh()];
+    const plan = await stub.begin({ leaseMs: LEASE_MS, deliveries: [delivered, retrying] });
+    await stub.finish(plan.leaseId, [{ item: delivered, result: result() }, { item: retrying, result: failure() }]);
+    await runInDurableObject(stub, (_, state) => {
+      state.storage.sql.exec("UPDATE delivery SET updated_at = 0, created_at = 0");
+      state.storage.sql.exec("UPDATE attempt_log SET at = 0");
+    });
+
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await stub.deliveryOf(delivered.id)).toMatchObject({ deliveryId: null, status: "pending" });
+    expect(await stub.deliveryOf(retrying.id)).toMatchObject({ deliveryId: retrying.id, status: "retrying" });
+    expect((await stub.attempts(10, null)).items).toEqual([]);
+    const nextAlarm = await runInDurableObject(stub, (_, state) => state.storage.getAlarm());
+    expect(nextAlarm).toBeGreaterThan(Date.now() + 23 * 60 * 60 * 1000);
   });
 });
