@@ -33,7 +33,7 @@ const SecretBox: FC<{ secret: ShownSecret }> = ({ secret }) => (
   <Notice kind="ok">
     <p>
       {secret.rotated
-        ? "A new signing secret. Deliveries carry signatures from both it and the previous secret for 24 hours, so switch your receiver over within that time."
+        ? "A new signing secret. Every secret rotated out keeps signing deliveries for 24 hours (five at most at once), so switch your receiver over within that time."
         : "The signing secret: verify the webhook-signature header of each delivery with it (Standard Webhooks)."}
     </p>
     <div class="secret">
