@@ -8,7 +8,7 @@ function fresh(id: string): DeliveryItem {
   return { id, round: 0, attempt: 1, events: [{ id, code: "document.update" }] };
 }
 
-function input(fields: Partial<GateInput> & { subscription?: Partial<GateSubscription> }): GateInput {
+function input(fields: Partial<Omit<GateInput, "subscription">> & { subscription?: Partial<GateSubscription> }): GateInput {
   return { items: [], rows: new Map(), leased: new Set(), inFlight: 0, ...fields, subscription: { ...OPEN, ...fields.subscription } };
 }
 
