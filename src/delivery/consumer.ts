@@ -54,7 +54,7 @@ async function deliverToSubscription(subscriptionId: string, messages: Message<D
     const plan = await subscription.begin({ leaseMs: invocation.leaseMs, deliveries: items.map(withoutBodies) });
     if (plan.target) {
       await loadMissingBodies(env, plan.send, bodies);
-      const { attempted, unsent } = await postAll(plan.target, plan.send, bodies, invocation);
+      const { attempted, unsent } = await postAll(plan.target, plan.send, new Slots(plan.slots), bodies, invocation);
       const { retries, alerts } = await subscription.finish(plan.leaseId, attempted);
       const withBodies = (item: DeliveryItem): DeliveryItem => ({ ...item, events: item.events.map((event) => ({ ...event, body: bodies.get(event.id) })) });
       const waitSeconds = plan.send.length > 0 ? 0 : WAIT_SECONDS;
@@ -94,13 +94,14 @@ async function loadMissingBodies(env: Env, items: readonly DeliveryItem[], bodie
 }
 
 /**
- * POSTs the plan's deliveries, each on one of the invocation's connections. After a failure no new
- * POST starts for this subscription: the gate asks for one probe at a time while an endpoint fails,
- * so what is left goes back to it (unsent).
+ * POSTs the plan's deliveries, at most the lease's share of the subscription's budget at once, each on
+ * one of the invocation's connections. After a failure no new POST starts for this subscription: the
+ * gate asks for one probe at a time while an endpoint fails, so what is left goes back to it (unsent).
  */
 async function postAll(
   target: DeliveryTarget,
   items: readonly DeliveryItem[],
+  share: Slots,
   bodies: ReadonlyMap<string, string>,
   { config, slots }: Invocation,
 ): Promise<{ attempted: FinishedAttempt[]; unsent: DeliveryItem[] }> {
@@ -109,7 +110,7 @@ async function postAll(
   const unsent: DeliveryItem[] = [];
   await Promise.all(
     items.map((item) =>
-      slots.run(async () => {
+      share.run(() => slots.run(async () => {
         const events = item.events.map((event) => ({ ...event, body: bodies.get(event.id) }));
         if (failed) return void unsent.push(item);
         if (!events.every((event): event is LoadedEvent => event.body !== undefined)) {
@@ -122,7 +123,7 @@ async function postAll(
         });
         if (result.outcome !== "success") failed = true;
         attempted.push({ item: withoutBodies(item), result });
-      }),
+      })),
     ),
   );
   return { attempted, unsent };

@@ -2,10 +2,11 @@ import { bytesToBase64 } from "../delivery/signature";
 import type { DeliveryItem, DeliveryStatus, EventRef, PayloadFormat } from "./delivery";
 
 /**
- * The gate a consumer passes before it POSTs: which of the deliveries it holds go now, which wait for
- * a slot, which are held (the subscription is disabled), and which are skipped (done, superseded, a
- * stale duplicate, or under way elsewhere). Pure: the subscription's object reads the state and writes
- * what follows.
+ * The gate a consumer passes before it POSTs: which of the deliveries it holds go now and with how
+ * many POSTs at once (its share of the subscription's concurrency budget), which wait for a share,
+ * which are held (the subscription is disabled), and which are skipped (done, superseded, a stale
+ * duplicate, or under way elsewhere). Pure: the subscription's object reads the state and writes what
+ * follows.
  */
 
 /** Items planned per `begin`; the rest wait (they come back in a later message). */
@@ -34,11 +35,13 @@ export interface GateInput {
   readonly rows: ReadonlyMap<string, DeliveryState>;
   /** `leaseKeyOf` each delivery under an unexpired lease, and the ids of the events they carry. */
   readonly leased: ReadonlySet<string>;
-  /** Deliveries under unexpired leases. */
+  /** Slots (POSTs at once) held by unexpired leases. */
   readonly inFlight: number;
 }
 
 export interface GateDecision {
+  /** POSTs the consumer may have in flight at once for `send`: at least 1 when anything is sent. */
+  readonly slots: number;
   readonly send: DeliveryItem[];
   readonly wait: DeliveryItem[];
   /** To record as held: the subscription is disabled. */
@@ -83,13 +86,12 @@ export async function gate(input: GateInput): Promise<GateDecision> {
     else candidates.push(item);
   }
   const planned = quiltt ? await mergeFresh(candidates, rows, subscription.maxEventsPerDelivery) : candidates;
+  const overflow = input.items.slice(MAX_ITEMS_PER_GATE);
+  // While failing, one probe at a time; else what the budget has left, and no more than there is to send.
   const limit = subscription.failing ? 1 : subscription.maxConcurrency;
-  const slots = Math.max(0, limit - input.inFlight);
-  return {
-    send: planned.slice(0, slots),
-    wait: [...planned.slice(slots), ...input.items.slice(MAX_ITEMS_PER_GATE)],
-    hold,
-  };
+  const slots = Math.min(planned.length, Math.max(0, limit - input.inFlight));
+  if (slots === 0) return { slots: 0, send: [], wait: [...planned, ...overflow], hold };
+  return { slots, send: planned, wait: overflow, hold };
 }
 
 /**

@@ -77,10 +77,10 @@ export class SubscriptionObject extends DurableObject<Env> {
 
   // ---- the consumer's calls -------------------------------------------------------------------
 
-  /** The gate: what of these deliveries to POST now (under a new lease), what waits for a slot; records what is held. */
+  /** The gate: what of these deliveries to POST now and how many at once (under a new lease), what waits for a slot; records what is held. */
   async begin(request: GateRequest): Promise<GatePlan> {
     const settings = this.settings.current();
-    if (!settings) return { target: null, leaseId: "", send: [], wait: [] };
+    if (!settings) return { target: null, leaseId: "", slots: 0, send: [], wait: [] };
     const now = Date.now();
     const quiltt = settings.payloadFormat === "quiltt";
     const rows = new Map<string, DeliveryRow>();
@@ -97,8 +97,8 @@ export class SubscriptionObject extends DurableObject<Env> {
       items: request.deliveries, rows, leased: leases.leased, inFlight: leases.inFlight,
     });
     if (decision.hold.length > 0) this.deliveries.hold(decision.hold, now);
-    const leaseId = this.leases.grant(decision.send, now, request.leaseMs);
-    return { target: this.settings.targetOf(settings, now), leaseId, send: decision.send, wait: decision.wait };
+    const leaseId = this.leases.grant(decision.send, decision.slots, now, request.leaseMs);
+    return { target: this.settings.targetOf(settings, now), leaseId, slots: decision.slots, send: decision.send, wait: decision.wait };
   }
 
   /**

@@ -30,17 +30,25 @@ const ids = (items: readonly DeliveryItem[]) => items.map((item) => item.id);
 describe("begin and finish: the gate and its leases", () => {
   it("keeps maxConcurrency across leases, and frees a lease's slots when it finishes", async () => {
     const { stub } = await control({ maxConcurrency: 3 });
-    const items = Array.from({ length: 5 }, () => fresh());
+    const items = Array.from({ length: 6 }, () => fresh());
+    // A lease's share is POSTs at once: all its deliveries go, two at a time.
     const first = await stub.begin({ leaseMs: LEASE_MS, deliveries: items.slice(0, 2) });
+    expect(first.slots).toBe(2);
     expect(ids(first.send)).toEqual(ids(items.slice(0, 2)));
-    const second = await stub.begin({ leaseMs: LEASE_MS, deliveries: items.slice(2) });
-    expect(ids(second.send)).toEqual(ids(items.slice(2, 3)));
-    expect(ids(second.wait)).toEqual(ids(items.slice(3)));
+    // One slot is left for another consumer, however many deliveries it holds.
+    const second = await stub.begin({ leaseMs: LEASE_MS, deliveries: items.slice(2, 5) });
+    expect(second.slots).toBe(1);
+    expect(ids(second.send)).toEqual(ids(items.slice(2, 5)));
+    // None for a third: it waits.
+    const third = await stub.begin({ leaseMs: LEASE_MS, deliveries: items.slice(5) });
+    expect(third).toMatchObject({ slots: 0, send: [] });
+    expect(ids(third.wait)).toEqual(ids(items.slice(5)));
 
     await stub.finish(first.leaseId, first.send.map((item) => ({ item, result: result() })));
-    const third = await stub.begin({ leaseMs: LEASE_MS, deliveries: second.wait });
-    expect(ids(third.send)).toEqual(ids(items.slice(3)));
-    expect(third.target).toMatchObject({ format: "event", secrets: [expect.stringMatching(/^whsec_/)] });
+    const fourth = await stub.begin({ leaseMs: LEASE_MS, deliveries: third.wait });
+    expect(fourth.slots).toBe(1);
+    expect(ids(fourth.send)).toEqual(ids(items.slice(5)));
+    expect(fourth.target).toMatchObject({ format: "event", secrets: [expect.stringMatching(/^whsec_/)] });
   });
 
   it("sends one probe at a time while the endpoint is failing, and frees an expired lease's slot", async () => {
@@ -50,10 +58,10 @@ describe("begin and finish: the gate and its leases", () => {
     expect(finished.retries).toEqual([{ item: { ...failed.send[0]!, attempt: 2 }, delaySeconds: 1 }]);
 
     const items = [fresh(), fresh()];
-    const probe = await stub.begin({ leaseMs: 20, deliveries: items });
+    const probe = await stub.begin({ leaseMs: 20, deliveries: items.slice(0, 1) });
+    expect(probe.slots).toBe(1);
     expect(ids(probe.send)).toEqual(ids(items.slice(0, 1)));
-    expect(ids(probe.wait)).toEqual(ids(items.slice(1)));
-    expect(ids((await stub.begin({ leaseMs: LEASE_MS, deliveries: items.slice(1) })).send)).toEqual([]);
+    expect(await stub.begin({ leaseMs: LEASE_MS, deliveries: items.slice(1) })).toMatchObject({ slots: 0, send: [] });
 
     await sleep(40); // the probe's consumer never reports back; its 20 ms lease lapses
     expect(ids((await stub.begin({ leaseMs: LEASE_MS, deliveries: items.slice(1) })).send)).toEqual(ids(items.slice(1)));

@@ -43,18 +43,21 @@ describe("gate: which deliveries go, wait, are held or skipped", () => {
 
   it("holds what would be sent while disabled, and skips what is settled", async () => {
     const decision = await gate(input({ subscription: { disabled: true }, items: [fresh("e1"), fresh("e2")], rows: row({ status: "delivered" }) }));
-    expect(decision).toEqual({ send: [], wait: [], hold: [fresh("e2")] });
+    expect(decision).toEqual({ slots: 0, send: [], wait: [], hold: [fresh("e2")] });
   });
 
-  it.each<[string, Partial<GateSubscription>, number, number]>([
-    ["healthy: the concurrency budget", { maxConcurrency: 3 }, 0, 3],
-    ["healthy: the budget less what other leases hold", { maxConcurrency: 3 }, 2, 1],
-    ["healthy: no slot left", { maxConcurrency: 3 }, 5, 0],
-    ["failing: one probe", { maxConcurrency: 3, failing: true }, 0, 1],
-    ["failing: the probe is already out", { maxConcurrency: 3, failing: true }, 1, 0],
-  ])("slots, %s", async (_name, subscription, inFlight, sent) => {
+  it.each<[string, Partial<GateSubscription>, number, number, number]>([
+    ["healthy: the concurrency budget", { maxConcurrency: 3 }, 0, 3, 4],
+    ["healthy: the budget less what other leases hold", { maxConcurrency: 3 }, 2, 1, 4],
+    ["healthy: no more slots than deliveries", { maxConcurrency: 20 }, 0, 4, 4],
+    ["healthy: no slot left", { maxConcurrency: 3 }, 5, 0, 0],
+    ["failing: one probe", { maxConcurrency: 3, failing: true }, 0, 1, 4],
+    ["failing: the probe is already out", { maxConcurrency: 3, failing: true }, 1, 0, 0],
+  ])("slots, %s", async (_name, subscription, inFlight, slots, sent) => {
     const items = ["a", "b", "c", "d"].map(fresh);
     const decision = await gate(input({ subscription, items, inFlight }));
+    // A lease's slots are POSTs at once: every delivery goes with any share of the budget, none without one.
+    expect(decision.slots).toBe(slots);
     expect(ids(decision.send)).toEqual(ids(items.slice(0, sent)));
     expect(ids(decision.wait)).toEqual(ids(items.slice(sent)));
   });
@@ -62,9 +65,9 @@ describe("gate: which deliveries go, wait, are held or skipped", () => {
   it("plans at most MAX_ITEMS_PER_GATE items; the rest wait", async () => {
     const items = Array.from({ length: MAX_ITEMS_PER_GATE + 2 }, (_, index) => fresh(`e${index}`));
     const decision = await gate(input({ subscription: { maxConcurrency: 500 }, items }));
-    expect(decision.send).toHaveLength(500);
-    expect(decision.wait).toHaveLength(MAX_ITEMS_PER_GATE + 2 - 500);
-    expect(decision.wait.at(-1)?.id).toBe(`e${MAX_ITEMS_PER_GATE + 1}`);
+    expect(decision.slots).toBe(500);
+    expect(decision.send).toHaveLength(MAX_ITEMS_PER_GATE);
+    expect(ids(decision.wait)).toEqual([`e${MAX_ITEMS_PER_GATE}`, `e${MAX_ITEMS_PER_GATE + 1}`]);
   });
 });
 
@@ -87,7 +90,7 @@ describe("gate: Quiltt batches", () => {
     expect(await batchIdOf(["b", "a"])).not.toBe(await batchIdOf(["a", "b"]));
   });
 
-  it("sends retries as they are, skips events already in a batch or under way, and counts a batch as one slot", async () => {
+  it("sends retries as they are, skips events already in a batch or under way, and counts a batch as one POST", async () => {
     const retry: DeliveryItem = { id: "msg_x", round: 0, attempt: 2, events: [fresh("p").events[0]!, fresh("q").events[0]!] };
     const decision = await gate(
       input({
@@ -97,8 +100,9 @@ describe("gate: Quiltt batches", () => {
         leased: new Set(["d"]), // d is in a batch under way
       }),
     );
-    expect(decision.send.map((item) => item.events.map((event) => event.id))).toEqual([["a", "b"], ["p", "q"]]);
-    expect(decision.wait.map((item) => item.events.map((event) => event.id))).toEqual([["e"]]);
+    expect(decision.send.map((item) => item.events.map((event) => event.id))).toEqual([["a", "b"], ["p", "q"], ["e"]]);
+    expect(decision.slots).toBe(2); // three POSTs, two at a time
+    expect(decision.wait).toEqual([]);
   });
 
   it("holds fresh events one by one while disabled", async () => {

@@ -24,14 +24,16 @@ export interface GateRequest {
 }
 
 /**
- * `begin`'s answer. `target` null: the subscription is gone, drop everything. `send`: POST these now
- * (in the Quiltt format, fresh events are merged into batches here). `wait`: no slot is free (the
+ * `begin`'s answer. `target` null: the subscription is gone, drop everything. `send`: POST these now,
+ * at most `slots` at a time (in the Quiltt format, fresh events are merged into batches here). `wait`: no slot is free (the
  * concurrency budget or the probe while failing); send them again after a short delay. Everything
  * else asked about was skipped (already delivered, under way elsewhere, superseded) or recorded as held.
  */
 export interface GatePlan {
   readonly target: DeliveryTarget | null;
   readonly leaseId: string;
+  /** POSTs of `send` the consumer may have in flight at once: its share of the subscription's concurrency budget. */
+  readonly slots: number;
   readonly send: DeliveryItem[];
   readonly wait: DeliveryItem[];
 }
