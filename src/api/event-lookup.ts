@@ -1,6 +1,6 @@
-import type { DeliveryStatus } from "../domain/delivery";
 import { ledgerShardOf, ledgerStub, subscriptionStub, type Env } from "../env";
 import type { LedgerEntry } from "../durable/ledger/event-store";
+import type { DeliveryView } from "../durable/subscription/deliveries";
 import { SUBSCRIPTION_ID_PATTERN } from "../domain/subscription";
 import { ApiError, notFound } from "./errors";
 
@@ -10,7 +10,7 @@ export interface EventDeliveries {
   /** The event exactly as ingested (JSON text). */
   readonly body: string;
   readonly receivedAt: string;
-  readonly deliveries: { subscriptionId: string; status: DeliveryStatus; attempts: number }[];
+  readonly deliveries: (DeliveryView & { readonly subscriptionId: string })[];
 }
 
 /** The ledger's record of an accepted event, by uuid in any case; 404 when there is none. */
@@ -22,13 +22,16 @@ async function acceptedEvent(env: Env, uuid: string): Promise<{ key: string; ent
   return { key, entry };
 }
 
-/** An accepted event and, per subscription it matched (and that still exists), its delivery; for the API and the dashboard. */
+/**
+ * An accepted event and, per subscription it matched, its delivery, for the API and the dashboard: a
+ * deleted subscription's delivery stays in the history, marked as deleted.
+ */
 export async function lookupEvent(env: Env, uuid: string): Promise<EventDeliveries> {
   const { key, entry } = await acceptedEvent(env, uuid);
   const deliveries = await Promise.all(
     entry.subscriptionIds.map(async (subscriptionId) => {
       const delivery = await subscriptionStub(env, subscriptionId).deliveryOf(key);
-      return delivery && !delivery.subscriptionDeleted ? { subscriptionId, status: delivery.status, attempts: delivery.attempts } : null;
+      return delivery ? { subscriptionId, ...delivery } : null;
     }),
   );
   return { body: entry.body, receivedAt: entry.receivedAt, deliveries: deliveries.filter((delivery) => delivery !== null) };

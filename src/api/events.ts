@@ -23,7 +23,16 @@ const EventDeliveries = z
     event: Event,
     receivedAt: z.string(),
     deliveries: z.array(
-      z.object({ subscriptionId: z.string(), status: z.enum(DELIVERY_STATUSES), attempts: z.number().int() }),
+      z.object({
+        subscriptionId: z.string(),
+        status: z.enum(DELIVERY_STATUSES),
+        attempts: z.number().int(),
+        nextAttemptAt: z.string().nullable().openapi({ description: "When the next attempt is due, while `retrying`; null otherwise." }),
+        deliveryId: z.string().nullable().openapi({
+          description: "The delivery that carries the event (its `webhook-id`): the event id, or a Quiltt batch's id; null before its first attempt.",
+        }),
+        subscriptionDeleted: z.boolean().openapi({ description: "The subscription was deleted since; its delivery history is kept." }),
+      }),
     ),
   })
   .openapi("EventWithDeliveries");

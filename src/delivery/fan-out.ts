@@ -20,6 +20,7 @@ export class NotEnqueued extends Error {}
  * subscription's object is asked: one that is failing cannot refuse ingestion.
  */
 export async function fanOut(env: Env, events: readonly IngestedEvent[]): Promise<IngestResult> {
+  const acceptedAt = Date.now();
   const matches = await subscribersOf(env, events.map((event) => event.code));
   const subscribersOfEvent = (event: IngestedEvent) => matches.get(event.code) ?? [];
   const byShard = [...groupBy(events, (event) => ledgerShardOf(event.id))];
@@ -46,7 +47,7 @@ export async function fanOut(env: Env, events: readonly IngestedEvent[]): Promis
     );
     await sendAll(
       env.DELIVERIES,
-      [...owed].flatMap(([subscriptionId, pairs]) => deliveryMessages(subscriptionId, pairs.map(({ event }) => firstDelivery(event)))),
+      [...owed].flatMap(([subscriptionId, pairs]) => deliveryMessages(subscriptionId, pairs.map(({ event }) => firstDelivery(event, acceptedAt)))),
     );
   } catch (error) {
     await withdrawAll();
@@ -60,6 +61,6 @@ export async function fanOut(env: Env, events: readonly IngestedEvent[]): Promis
 }
 
 /** An event's first delivery: one event, attempt 1, round 0 (a Quiltt-format subscription's object merges these into batches). */
-function firstDelivery(event: IngestedEvent): DeliveryItem {
-  return { id: event.id, round: 0, attempt: 1, events: [{ id: event.id, code: event.code, body: event.body }] };
+function firstDelivery(event: IngestedEvent, acceptedAt: number): DeliveryItem {
+  return { id: event.id, round: 0, attempt: 1, events: [{ id: event.id, code: event.code, body: event.body }], acceptedAt };
 }

@@ -26,6 +26,8 @@ export interface DeliveryItem {
   readonly round: number;
   readonly attempt: number;
   readonly events: readonly EventRef[];
+  /** When its (first) event was accepted, ms since the epoch: replay windows are in event time. */
+  readonly acceptedAt?: number;
 }
 
 /** The item without event bodies: what a Durable Object is told and what it hands back. */

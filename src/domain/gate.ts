@@ -99,22 +99,22 @@ export async function gate(input: GateInput): Promise<GateDecision> {
  * where its first event stood; everything else (retries, restarts, waiting batches) goes as it is.
  */
 async function mergeFresh(items: readonly DeliveryItem[], rows: ReadonlyMap<string, DeliveryState>, maxEvents: number): Promise<DeliveryItem[]> {
-  const planned: (DeliveryItem | EventRef[])[] = [];
-  let open: EventRef[] | null = null;
+  const planned: (DeliveryItem | { events: EventRef[]; acceptedAt?: number })[] = [];
+  let open: { events: EventRef[]; acceptedAt?: number } | null = null;
   for (const item of items) {
     if (!isFresh(item) || rows.has(item.id)) {
       planned.push(item);
       continue;
     }
-    if (!open || open.length >= maxEvents) {
-      open = [];
+    if (!open || open.events.length >= maxEvents) {
+      open = { events: [], acceptedAt: item.acceptedAt };
       planned.push(open);
     }
-    open.push(...item.events);
+    open.events.push(...item.events);
   }
   return Promise.all(
     planned.map(async (entry) =>
-      Array.isArray(entry) ? { id: await batchIdOf(entry.map((event) => event.id)), round: 0, attempt: 1, events: entry } : entry,
+      "id" in entry ? entry : { id: await batchIdOf(entry.events.map((event) => event.id)), round: 0, attempt: 1, ...entry },
     ),
   );
 }

@@ -6,7 +6,7 @@ import { gate, isFresh } from "../domain/gate";
 import type { SubscriptionCreate, SubscriptionUpdate, SubscriptionView } from "../domain/subscription";
 import type { Env } from "../env";
 import { AttemptLog, type AttemptPage } from "./subscription/attempt-log";
-import { Backstop } from "./subscription/backstop";
+import { Backstop, type AskedEvent } from "./subscription/backstop";
 import type { FinishResult, FinishedAttempt, GatePlan, GateRequest, OwedCheck } from "./subscription/control";
 import { DeliveryStore, viewOfDelivery, type DeliveryRow, type DeliveryView } from "./subscription/deliveries";
 import { Leases } from "./subscription/leases";
@@ -130,7 +130,7 @@ export class SubscriptionObject extends DurableObject<Env> {
   // ---- the backstop's call --------------------------------------------------------------------
 
   /** Of these events (matched to this subscription), which to enqueue again and when to ask again. */
-  owed(events: readonly { id: string; code: string }[], graceMs: number): OwedCheck {
+  owed(events: readonly AskedEvent[], graceMs: number): OwedCheck {
     const settings = this.settings.current();
     if (!settings) return { resend: [], unsettled: [], nextCheckAt: null };
     const now = Date.now();

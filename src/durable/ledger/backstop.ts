@@ -70,7 +70,7 @@ export class Backstop {
     const pairs = owed.flatMap((event) => event.subscriptionIds.map((subscriptionId) => ({ subscriptionId, event })));
     const answers = await Promise.all(
       [...groupBy(pairs, (pair) => pair.subscriptionId)].map(async ([subscriptionId, group]) => {
-        const asked = group.map(({ event }) => ({ id: event.id, code: event.code }));
+        const asked = group.map(({ event }) => ({ id: event.id, code: event.code, acceptedAt: event.receivedAt }));
         try {
           return { subscriptionId, check: await subscriptionStub(this.env, subscriptionId).owed(asked, this.graceMs) };
         } catch (error) {

@@ -4,9 +4,16 @@ import { nextItemOf, type DeliveryRow } from "./deliveries";
 import type { LeaseSnapshot } from "./leases";
 import type { OwedCheck } from "./control";
 
+/** An event the ledger asks about: its id, code and when it was accepted. */
+export interface AskedEvent {
+  readonly id: string;
+  readonly code: string;
+  readonly acceptedAt?: number;
+}
+
 /** What the backstop needs to know about one event owed to this subscription. */
 export interface OwedEvent {
-  readonly event: { readonly id: string; readonly code: string };
+  readonly event: AskedEvent;
   /** The delivery that carries it (its own, or its Quiltt batch), if it has a row yet. */
   readonly row: DeliveryRow | null;
 }
@@ -50,7 +57,7 @@ export class Backstop {
       const leaseExpiry = leases.expiryOf(key);
       const resent = this.resentAt.get(key);
       if (leaseExpiry !== null) checkAt(leaseExpiry);
-      else if (resent !== undefined) checkAt(resent + graceMs);
+      else if (resent !== undefined && now < resent + graceMs) checkAt(resent + graceMs); // resent lately: give it its grace too
       else if (now <= dueAt + graceMs) checkAt(dueAt + graceMs);
       else {
         planned.add(key);
@@ -62,7 +69,7 @@ export class Backstop {
 
     for (const { event, row } of input.events) {
       if (row && row.status !== "pending" && row.status !== "retrying") continue; // settled: delivered, failed or held
-      const fresh: DeliveryItem = { id: event.id, round: 0, attempt: 1, events: [{ id: event.id, code: event.code }] };
+      const fresh: DeliveryItem = { id: event.id, round: 0, attempt: 1, events: [{ id: event.id, code: event.code }], acceptedAt: event.acceptedAt };
       if (!row && input.disabled && leases.expiryOf(event.id) === null) {
         hold.push(fresh);
         continue;

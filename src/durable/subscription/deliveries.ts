@@ -103,7 +103,7 @@ export class DeliveryStore {
   hold(items: readonly DeliveryItem[], now: number): void {
     for (const item of items) {
       const row = this.get(item.id);
-      this.put(row ? { ...row, status: "held" } : { ...item, status: "held", attempts: item.attempt - 1, nextAttemptAt: now, createdAt: now }, now, !row);
+      this.put(row ? { ...row, status: "held" } : { ...item, status: "held", attempts: item.attempt - 1, nextAttemptAt: now, createdAt: item.acceptedAt ?? now }, now, !row);
     }
   }
 

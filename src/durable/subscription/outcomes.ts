@@ -55,7 +55,7 @@ export function outcomesOf(input: OutcomeInput): Outcomes {
     if (row && isOutdated(row, item)) continue;
     const step = nextStep({ attempt: item.attempt, ...result }, input.policy);
     let next: DeliveryRow = {
-      id: item.id, round: item.round, attempts: item.attempt, events: item.events, createdAt: row?.createdAt ?? now,
+      id: item.id, round: item.round, attempts: item.attempt, events: item.events, createdAt: row?.createdAt ?? item.acceptedAt ?? now,
       status: "delivered", nextAttemptAt: now,
     };
     if (step.kind === "delivered") {
