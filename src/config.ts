@@ -6,8 +6,12 @@ export interface Config {
   readonly retryDelaySeconds: number;
   readonly maxRetries: number;
   readonly disableAfterFailures: number;
-  /** How long past its due time an owed delivery may stay unattempted before its Durable Object re-enqueues it. */
+  /** How long past its due time an owed delivery may stay unattempted before the backstop enqueues it again. */
   readonly redeliveryGraceSeconds: number;
+  /** How long accepted events (and finished deliveries, and attempts) are kept. */
+  readonly eventRetentionDays: number;
+  /** POSTs one consumer invocation keeps open at once: Cloudflare opens at most 6 connections per invocation, and a POST queued behind them would wait on its own timeout's clock. */
+  readonly connectionsPerInvocation: number;
   readonly targetPolicy: TargetPolicy;
   readonly opsWebhookUrl: string | null;
 }
@@ -48,7 +52,9 @@ export function parseConfig(vars: RawVars): Config {
     retryDelaySeconds: integer(vars, "RETRY_DELAY_SECONDS", 300, 0, 12 * 60 * 60),
     maxRetries: integer(vars, "MAX_RETRIES", 2, 0, 100),
     disableAfterFailures: integer(vars, "DISABLE_AFTER_FAILURES", 3, 1, 1000),
-    redeliveryGraceSeconds: integer(vars, "REDELIVERY_GRACE_SECONDS", 900, 1, 7 * 24 * 60 * 60),
+    redeliveryGraceSeconds: integer(vars, "REDELIVERY_GRACE_SECONDS", 30, 1, 24 * 60 * 60),
+    eventRetentionDays: integer(vars, "EVENT_RETENTION_DAYS", 7, 1, 90),
+    connectionsPerInvocation: integer(vars, "CONNECTIONS_PER_INVOCATION", 6, 1, 1000),
     targetPolicy: { allowHttp: flag(vars, "ALLOW_HTTP_TARGETS"), allowPrivate: flag(vars, "ALLOW_PRIVATE_TARGETS") },
     opsWebhookUrl: optionalUrl(vars, "OPS_WEBHOOK_URL"),
   };

@@ -1,3 +1,4 @@
+import { shardOf } from "./domain/shard";
 import type { EventLedger } from "./durable/event-ledger";
 import type { SubscriptionDirectory } from "./durable/subscription-directory";
 import type { SubscriptionObject } from "./durable/subscription-object";
@@ -11,7 +12,6 @@ declare global {
       readonly INGEST_TOKEN?: string;
       readonly OPS_WEBHOOK_SECRET?: string;
       readonly OPS_WEBHOOK_URL?: string;
-      readonly REDELIVERY_GRACE_SECONDS?: string;
     }
   }
 }
@@ -26,13 +26,13 @@ export function directoryStub(env: Env): DurableObjectStub<SubscriptionDirectory
   return env.DIRECTORY.get(env.DIRECTORY.idFromName("directory"));
 }
 
-/** Events are spread over this many ledger objects by the first byte of their uuid, so no one object sees every ingest. */
-export const LEDGER_SHARDS = 16;
+/** Events are spread over this many ledger objects by a hash of their id, so no one object sees every ingest. */
+export const LEDGER_SHARDS = 32;
 
-export function ledgerShardOf(uuid: string): number {
-  return parseInt(uuid.slice(0, 2), 16) % LEDGER_SHARDS;
+export function ledgerShardOf(eventId: string): number {
+  return shardOf(eventId, LEDGER_SHARDS);
 }
 
 export function ledgerStub(env: Env, shard: number): DurableObjectStub<EventLedger> {
-  return env.EVENTS.get(env.EVENTS.idFromName(`events-${shard}`));
+  return env.EVENTS.get(env.EVENTS.idFromName(`ledger-${shard}`));
 }

@@ -1,6 +1,6 @@
-import type { DeliveryView } from "../durable/subscription-object";
 import { ledgerShardOf, ledgerStub, subscriptionStub, type Env } from "../env";
-import type { LedgerEntry } from "../durable/event-ledger";
+import type { LedgerEntry } from "../durable/ledger/event-store";
+import type { DeliveryView } from "../durable/subscription/deliveries";
 import { SUBSCRIPTION_ID_PATTERN } from "../domain/subscription";
 import { ApiError, notFound } from "./errors";
 
@@ -10,7 +10,7 @@ export interface EventDeliveries {
   /** The event exactly as ingested (JSON text). */
   readonly body: string;
   readonly receivedAt: string;
-  readonly deliveries: (DeliveryView & { subscriptionId: string })[];
+  readonly deliveries: (DeliveryView & { readonly subscriptionId: string })[];
 }
 
 /** The ledger's record of an accepted event, by uuid in any case; 404 when there is none. */
@@ -22,7 +22,10 @@ async function acceptedEvent(env: Env, uuid: string): Promise<{ key: string; ent
   return { key, entry };
 }
 
-/** An accepted event and, per subscription it matched (and that still exists), its delivery; for the API and the dashboard. */
+/**
+ * An accepted event and, per subscription it matched, its delivery, for the API and the dashboard: a
+ * deleted subscription's delivery stays in the history, marked as deleted.
+ */
 export async function lookupEvent(env: Env, uuid: string): Promise<EventDeliveries> {
   const { key, entry } = await acceptedEvent(env, uuid);
   const deliveries = await Promise.all(
@@ -41,12 +44,12 @@ export async function lookupEvent(env: Env, uuid: string): Promise<EventDeliveri
 export async function redeliverEvent(env: Env, uuid: string, subscriptionId?: string): Promise<number> {
   const { key, entry } = await acceptedEvent(env, uuid);
   if (subscriptionId === undefined) {
-    const results = await Promise.all(entry.subscriptionIds.map((id) => subscriptionStub(env, id).redeliver(key)));
+    const results = await Promise.all(entry.subscriptionIds.map((id) => subscriptionStub(env, id).redeliver({ id: key, code: entry.code })));
     return results.filter((result) => result === "queued").length;
   }
   const unmatched = notFound("delivery of this event to that subscription");
   if (!SUBSCRIPTION_ID_PATTERN.test(subscriptionId) || !entry.subscriptionIds.includes(subscriptionId)) throw unmatched;
-  const result = await subscriptionStub(env, subscriptionId).redeliver(key);
+  const result = await subscriptionStub(env, subscriptionId).redeliver({ id: key, code: entry.code });
   if (result === "unknown") throw unmatched;
   if (result === "disabled") throw new ApiError(409, "conflict", "the subscription is disabled; re-enable it before redelivering");
   return 1;

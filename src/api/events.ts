@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { Event, EventBatchRequest, MAX_REQUEST_BYTES, parseEventBatch } from "../domain/event";
 import { NotEnqueued, fanOut } from "../delivery/fan-out";
-import { DELIVERY_STATUSES } from "../durable/subscription-object";
+import { DELIVERY_STATUSES } from "../domain/delivery";
 import { jsonBody, parseJson, readBodyText } from "./body";
 import { ApiError, ValidationFailed } from "./errors";
 import { lookupEvent, redeliverEvent } from "./event-lookup";
@@ -9,6 +9,8 @@ import { BEARER_SECURITY, createRouter } from "./router";
 import { ErrorBody, ValidationErrorsBody, json } from "./schemas";
 
 const tags = ["Events"];
+/** What a 503 asks the producer to wait before sending the same body again. */
+const INGEST_RETRY_AFTER_SECONDS = 5;
 
 const UuidParam = z.object({ uuid: z.string().openapi({ param: { name: "uuid", in: "path" }, example: "ce6c64a3-4f27-4b0e-862c-ee780eae06d1" }) });
 
@@ -21,7 +23,16 @@ const EventDeliveries = z
     event: Event,
     receivedAt: z.string(),
     deliveries: z.array(
-      z.object({ subscriptionId: z.string(), status: z.enum(DELIVERY_STATUSES), attempts: z.number().int() }),
+      z.object({
+        subscriptionId: z.string(),
+        status: z.enum(DELIVERY_STATUSES),
+        attempts: z.number().int(),
+        nextAttemptAt: z.string().nullable().openapi({ description: "When the next attempt is due, while `retrying`; null otherwise." }),
+        deliveryId: z.string().nullable().openapi({
+          description: "The delivery that carries the event (its `webhook-id`): the event id, or a Quiltt batch's id; null before its first attempt.",
+        }),
+        subscriptionDeleted: z.boolean().openapi({ description: "The subscription was deleted since; its delivery history is kept." }),
+      }),
     ),
   })
   .openapi("EventWithDeliveries");
@@ -59,8 +70,10 @@ events.post("/", async (c) => {
     return c.json(await fanOut(c.env, parsed.events), 202);
   } catch (error) {
     if (!(error instanceof NotEnqueued)) throw error;
-    console.error(error.message);
-    throw new ApiError(503, "unavailable", "the events could not be enqueued; nothing was accepted, send the same body again");
+    console.error(error.message, error.cause);
+    throw new ApiError(503, "unavailable", "the events could not be enqueued; nothing was accepted, send the same body again", {
+      "retry-after": String(INGEST_RETRY_AFTER_SECONDS),
+    });
   }
 });
 

@@ -3,7 +3,9 @@ import { newSubscriptionId } from "../domain/ids";
 import { SUBSCRIPTION_ID_PATTERN, type SubscriptionCreate, type SubscriptionUpdate, type SubscriptionView } from "../domain/subscription";
 import { targetUrlProblem } from "../domain/target-url";
 import { issuesToErrors, type IssueLike, type ValidationErrors } from "../domain/validation-errors";
+import { forgetSubscribers } from "../delivery/subscribers";
 import { directoryStub, subscriptionStub, type Env } from "../env";
+import { MAX_VALID_SECRETS } from "../durable/subscription/settings";
 import { ApiError, ValidationFailed, notFound } from "./errors";
 
 /**
@@ -50,6 +52,7 @@ export async function createSubscription(env: Env, input: SubscriptionCreate): P
   const id = newSubscriptionId();
   const created = await subscriptionStub(env, id).create(id, input);
   await directoryStub(env).put(id, Date.now(), input.eventTypes);
+  forgetSubscribers(env);
   return { ...created.subscription, secret: created.secret };
 }
 
@@ -58,13 +61,17 @@ export async function updateSubscription(env: Env, id: string, patch: Subscripti
   checkTarget(env, patch.targetUrl);
   const view = await stub.update(patch);
   if (!view) throw notFound("subscription");
-  if (patch.eventTypes) await directoryStub(env).put(id, Date.now(), view.eventTypes);
+  if (patch.eventTypes) {
+    await directoryStub(env).put(id, Date.now(), view.eventTypes);
+    forgetSubscribers(env);
+  }
   return view;
 }
 
 export async function deleteSubscription(env: Env, id: string): Promise<void> {
   const removed = await subscriptionStubFor(env, id).remove();
   await directoryStub(env).remove(id);
+  forgetSubscribers(env);
   if (!removed) throw notFound("subscription");
 }
 
@@ -77,6 +84,11 @@ export async function revealSecret(env: Env, id: string): Promise<string> {
 export async function rotateSecret(env: Env, id: string): Promise<string> {
   const secret = await subscriptionStubFor(env, id).rotateSecret();
   if (!secret) throw notFound("subscription");
+  if (secret === "too_many")
+    throw new ApiError(
+      409, "conflict",
+      `${MAX_VALID_SECRETS} secrets already sign deliveries (the current one and those rotated out in the last 24 hours); rotate again once the oldest expires`,
+    );
   return secret;
 }
 

@@ -149,9 +149,15 @@ subscriptions.openapi(
 subscriptions.openapi(
   createRoute({
     method: "post", path: "/{id}/secret/rotate", tags, security: BEARER_SECURITY, summary: "Rotate the signing secret",
-    description: "For 24 hours every delivery carries signatures from both the old and the new secret.",
+    description:
+      "For 24 hours every delivery carries signatures from the new secret and every secret rotated out in that time; " +
+      "at most 5 sign at once (409 past that).",
     request: { params: IdParam },
-    responses: { 200: json(SubscriptionSecret, "The new secret"), ...notFoundResponse },
+    responses: {
+      200: json(SubscriptionSecret, "The new secret"),
+      409: json(ErrorBody, "Five secrets already sign deliveries; rotate again once the oldest expires"),
+      ...notFoundResponse,
+    },
   }),
   async (c) => c.json({ secret: await rotateSecret(c.env, c.req.valid("param").id) }, 200),
 );

@@ -1,6 +1,6 @@
 import type { FC } from "hono/jsx";
 import { OUTCOMES } from "../delivery/retry-policy";
-import type { OutcomeCounts, SubscriptionSummary } from "../durable/subscription-object";
+import type { OutcomeCounts, SubscriptionSummary } from "../durable/subscription/summary";
 import { OUTCOME_LABELS } from "./components";
 import { choiceOf } from "./links";
 

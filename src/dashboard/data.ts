@@ -1,7 +1,7 @@
 import { ApiError } from "../api/errors";
 import { lookupEvent, type EventDeliveries } from "../api/event-lookup";
 import type { SubscriptionView } from "../domain/subscription";
-import type { SubscriptionSummary } from "../durable/subscription-object";
+import type { SubscriptionSummary } from "../durable/subscription/summary";
 import { directoryStub, subscriptionStub, type Env } from "../env";
 import { MAX_SHOWN_DELIVERIES, type FoundEvent } from "./pages/event";
 import { matchesFilter, type StatusFilter } from "./pages/subscriptions";

@@ -1,7 +1,7 @@
 import { targetUrlProblem, type TargetPolicy } from "../domain/target-url";
-import type { AttemptReport, DeliveryTarget } from "../durable/subscription-object";
+import type { DeliveryTarget } from "../durable/subscription/control";
 import packageJson from "../../package.json";
-import { outcomeOfStatus, retryAfterSeconds } from "./retry-policy";
+import { outcomeOfStatus, retryAfterSeconds, type Outcome } from "./retry-policy";
 import { signatureHeader } from "./signature";
 
 const USER_AGENT = `Doorbell/${packageJson.version}`;
@@ -9,21 +9,32 @@ const USER_AGENT = `Doorbell/${packageJson.version}`;
 /** How much of a failed response's body is kept for the attempt log. */
 const RESPONSE_EXCERPT_BYTES = 2048;
 
+/** How one POST ended: what the attempt log records and the retry policy reads. */
+export interface AttemptResult {
+  /** When the POST started (ms since the epoch). */
+  readonly at: number;
+  readonly outcome: Outcome;
+  readonly status: number | null;
+  readonly durationMs: number;
+  readonly error: string | null;
+  /** Seconds the endpoint asked us to wait (`Retry-After` on a 429 or 503), when it did. */
+  readonly retryAfterSeconds: number | null;
+}
+
 export interface AttemptRequest {
-  readonly target: DeliveryTarget;
-  /** `webhook-id`: the event uuid, the same on every retry. */
+  readonly target: Pick<DeliveryTarget, "url" | "authorization" | "secrets">;
+  /** `webhook-id`: the delivery's id, the same on every retry. */
   readonly messageId: string;
   readonly body: string;
-  readonly attempt: number;
   readonly timeoutMs: number;
   readonly policy: TargetPolicy;
 }
 
 /** One signed POST; never throws: every way it can end is an outcome for the log. */
-export async function attemptDelivery(request: AttemptRequest): Promise<AttemptReport> {
+export async function attemptDelivery(request: AttemptRequest): Promise<AttemptResult> {
   const startedAt = Date.now();
-  const report = (fields: Pick<AttemptReport, "outcome" | "status" | "error" | "retryAfterSeconds">): AttemptReport => ({
-    eventId: request.messageId, attempt: request.attempt, at: startedAt, durationMs: Date.now() - startedAt, ...fields,
+  const report = (fields: Pick<AttemptResult, "outcome" | "status" | "error" | "retryAfterSeconds">): AttemptResult => ({
+    at: startedAt, durationMs: Date.now() - startedAt, ...fields,
   });
 
   // Checked again at delivery time: the stored URL may predate a stricter policy.
@@ -104,7 +115,7 @@ async function readUpTo(response: Response, maxBytes: number): Promise<Uint8Arra
 }
 
 /** An endpoint may echo our request back: its credentials never reach the attempt log. */
-function redact(text: string, target: DeliveryTarget): string {
+function redact(text: string, target: AttemptRequest["target"]): string {
   let safe = text;
   for (const secret of [target.authorization, ...target.secrets]) if (secret) safe = safe.replaceAll(secret, "[redacted]");
   return safe;

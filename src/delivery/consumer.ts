@@ -1,56 +1,156 @@
 import { configOf, type Config } from "../config";
-import { subscriptionStub, type Env } from "../env";
+import { groupBy } from "../domain/collections";
+import { withoutBodies, type DeliveryItem } from "../domain/delivery";
+import type { DeliveryTarget, FinishedAttempt } from "../durable/subscription/control";
+import { ledgerShardOf, ledgerStub, subscriptionStub, type Env } from "../env";
 import { attemptDelivery } from "./attempt";
-import type { DeliveryMessage, OpsMessage, QueueMessage } from "./messages";
+import { deliveryMessages, sendAll, type DeliveryMessage, type OpsMessage, type QueueMessage } from "./messages";
+import { payloadOf, type LoadedEvent } from "./payload";
+import { Slots } from "./slots";
+
+/** Deliveries the gate had no slot for come back this soon (nothing was granted) or at once (some were). */
+const WAIT_SECONDS = 1;
+/** The longest a consumer invocation may run; a lease never outlives it. */
+const MAX_LEASE_MS = 15 * 60 * 1000;
 
 /**
- * The queue consumer. Delivery messages are grouped by subscription and handed to that
- * subscription's object in one call, which POSTs in the background: a batch is done in
- * milliseconds whatever its endpoints do. Operational alerts are POSTed from here.
+ * The queue consumer: it delivers. Per subscription in the batch it asks the subscription's object
+ * for a plan (one call), POSTs what it may with the invocation's connections, reports the outcomes
+ * (a second call), enqueues what follows (retries, deliveries that waited for a slot, alerts), and
+ * only then acks. A fault of Doorbell's own (an object or the ledger unreachable, a send refused)
+ * leaves the messages to the queue's retries and, past them, to the backstop; it never counts
+ * against an endpoint.
  */
 export async function consumeBatch(batch: MessageBatch<QueueMessage>, env: Env): Promise<void> {
   const config = configOf(env);
-  const groups = new Map<string, Message<DeliveryMessage>[]>();
+  const slots = new Slots(config.connectionsPerInvocation);
+  const deliveries: Message<DeliveryMessage>[] = [];
   const work: Promise<void>[] = [];
   for (const message of batch.messages) {
-    const body = message.body;
-    if (body.type === "ops") {
-      work.push(deliverOpsAlert(message as Message<OpsMessage>, env, config));
-      continue;
-    }
-    const group = groups.get(body.subscriptionId) ?? [];
-    group.push(message as Message<DeliveryMessage>);
-    groups.set(body.subscriptionId, group);
+    if (message.body.type === "ops") work.push(deliverOpsAlert(message as Message<OpsMessage>, env, config, slots));
+    else deliveries.push(message as Message<DeliveryMessage>);
   }
-  for (const [subscriptionId, messages] of groups) work.push(deliverGroup(subscriptionId, messages, env, config));
+  const itemCount = deliveries.reduce((sum, message) => sum + message.body.deliveries.length, 0);
+  // Long enough for every item of the batch to take its turn on the connections, then time out.
+  const leaseMs = Math.min(MAX_LEASE_MS, Math.ceil(itemCount / config.connectionsPerInvocation) * (config.deliveryTimeoutMs + 1000) + 10_000);
+  for (const [subscriptionId, messages] of groupBy(deliveries, (message) => message.body.subscriptionId))
+    work.push(deliverToSubscription(subscriptionId, messages, { env, config, slots, leaseMs }));
   await Promise.all(work);
 }
 
-async function deliverGroup(subscriptionId: string, messages: Message<DeliveryMessage>[], env: Env, config: Config): Promise<void> {
+interface Invocation {
+  readonly env: Env;
+  readonly config: Config;
+  readonly slots: Slots;
+  readonly leaseMs: number;
+}
+
+async function deliverToSubscription(subscriptionId: string, messages: Message<DeliveryMessage>[], invocation: Invocation): Promise<void> {
+  const { env, config } = invocation;
+  const items = distinct(messages.flatMap((message) => message.body.deliveries));
+  const bodies = new Map(items.flatMap((item) => item.events.flatMap((event) => (event.body === undefined ? [] : [[event.id, event.body] as const]))));
   try {
-    await subscriptionStub(env, subscriptionId).dispatch([...new Set(messages.flatMap((message) => message.body.eventIds))]);
+    const subscription = subscriptionStub(env, subscriptionId);
+    const plan = await subscription.begin({ leaseMs: invocation.leaseMs, deliveries: items.map(withoutBodies) });
+    if (plan.target) {
+      await loadMissingBodies(env, plan.send, bodies);
+      const { attempted, unsent } = await postAll(plan.target, plan.send, new Slots(plan.slots), bodies, invocation);
+      const { retries, alerts } = await subscription.finish(plan.leaseId, attempted);
+      const withBodies = (item: DeliveryItem): DeliveryItem => ({ ...item, events: item.events.map((event) => ({ ...event, body: bodies.get(event.id) })) });
+      const waitSeconds = plan.send.length > 0 ? 0 : WAIT_SECONDS;
+      const followUps: MessageSendRequest<QueueMessage>[] = [
+        ...retries.flatMap(({ item, delaySeconds }) => deliveryMessages(subscriptionId, [withBodies(item)], delaySeconds)),
+        // By reference: a delivery that waits its turn is not copied again and again with its body.
+        ...deliveryMessages(subscriptionId, [...plan.wait, ...unsent].map(withoutBodies), waitSeconds),
+        ...opsMessages(alerts, config),
+      ];
+      if (followUps.length > 0) await sendAll(env.DELIVERIES, followUps);
+    }
     for (const message of messages) message.ack();
   } catch (error) {
-    // A fault of ours (the object unreachable), not the endpoint's: let the queue try again, then dead-letter.
-    console.error(`dispatching to subscription ${subscriptionId} failed: ${String(error)}`);
-    for (const message of messages) message.retry({ delaySeconds: config.retryDelaySeconds });
+    console.error(`delivering to subscription ${subscriptionId} failed; the queue will try again`, error);
+    for (const message of messages) message.retry({ delaySeconds: WAIT_SECONDS });
   }
+}
+
+/** The same delivery can arrive twice (the queue is at-least-once, the backstop may resend): keep the first of each. */
+function distinct(items: readonly DeliveryItem[]): DeliveryItem[] {
+  const seen = new Set<string>();
+  return items.filter((item) => {
+    const key = `${item.id}/${item.round}/${item.attempt}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** Bodies that did not ride on the messages, from the ledger: one call per shard. */
+async function loadMissingBodies(env: Env, items: readonly DeliveryItem[], bodies: Map<string, string>): Promise<void> {
+  const missing = [...new Set(items.flatMap((item) => item.events.map((event) => event.id)))].filter((id) => !bodies.has(id));
+  const found = await Promise.all(
+    [...groupBy(missing, (id) => ledgerShardOf(id))].map(([shard, ids]) => ledgerStub(env, shard).bodies(ids)),
+  );
+  for (const shardBodies of found) for (const [id, body] of Object.entries(shardBodies)) bodies.set(id, body);
+}
+
+/**
+ * POSTs the plan's deliveries, at most the lease's share of the subscription's budget at once, each on
+ * one of the invocation's connections. After a failure no new POST starts for this subscription: the
+ * gate asks for one probe at a time while an endpoint fails, so what is left goes back to it (unsent).
+ */
+async function postAll(
+  target: DeliveryTarget,
+  items: readonly DeliveryItem[],
+  share: Slots,
+  bodies: ReadonlyMap<string, string>,
+  { config, slots }: Invocation,
+): Promise<{ attempted: FinishedAttempt[]; unsent: DeliveryItem[] }> {
+  let failed = false;
+  const attempted: FinishedAttempt[] = [];
+  const unsent: DeliveryItem[] = [];
+  await Promise.all(
+    items.map((item) =>
+      share.run(() => slots.run(async () => {
+        const events = item.events.map((event) => ({ ...event, body: bodies.get(event.id) }));
+        if (failed) return void unsent.push(item);
+        if (!events.every((event): event is LoadedEvent => event.body !== undefined)) {
+          // Past its retention the ledger no longer has it: nothing can be sent, and that is nobody's failure.
+          return console.error(`delivery ${item.id}: an event body is no longer kept; it cannot be sent`);
+        }
+        const result = await attemptDelivery({
+          target, messageId: item.id, body: payloadOf(target.format, events, config.quilttEnvironment),
+          timeoutMs: config.deliveryTimeoutMs, policy: config.targetPolicy,
+        });
+        if (result.outcome !== "success") failed = true;
+        attempted.push({ item: withoutBodies(item), result });
+      })),
+    ),
+  );
+  return { attempted, unsent };
+}
+
+function opsMessages(alerts: readonly OpsMessage["event"][], config: Config): MessageSendRequest<QueueMessage>[] {
+  if (!config.opsWebhookUrl) return [];
+  const at = new Date().toISOString();
+  return alerts.map((event) => ({ body: { type: "ops", id: `ops_${crypto.randomUUID()}`, at, event } }));
 }
 
 /** The operator configured OPS_WEBHOOK_URL themselves, so it may point anywhere. */
 const OPERATOR_TARGET_POLICY = { allowHttp: true, allowPrivate: true };
 
-async function deliverOpsAlert(message: Message<OpsMessage>, env: Env, config: Config): Promise<void> {
+async function deliverOpsAlert(message: Message<OpsMessage>, env: Env, config: Config, slots: Slots): Promise<void> {
   if (!config.opsWebhookUrl) return message.ack();
   const { id, at, event } = message.body;
-  const report = await attemptDelivery({
-    target: { url: config.opsWebhookUrl, authorization: null, secrets: env.OPS_WEBHOOK_SECRET ? [env.OPS_WEBHOOK_SECRET] : [] },
-    messageId: id,
-    body: JSON.stringify({ type: event.type, id, at, data: event }),
-    attempt: message.attempts,
-    timeoutMs: config.deliveryTimeoutMs,
-    policy: OPERATOR_TARGET_POLICY,
-  });
-  if (report.outcome === "success") message.ack();
+  const url = config.opsWebhookUrl;
+  const result = await slots.run(() =>
+    attemptDelivery({
+      target: { url, authorization: null, secrets: env.OPS_WEBHOOK_SECRET ? [env.OPS_WEBHOOK_SECRET] : [] },
+      messageId: id,
+      body: JSON.stringify({ type: event.type, id, at, data: event }),
+      timeoutMs: config.deliveryTimeoutMs,
+      policy: OPERATOR_TARGET_POLICY,
+    }),
+  );
+  if (result.outcome === "success") message.ack();
   else message.retry({ delaySeconds: config.retryDelaySeconds });
 }

@@ -1,67 +1,66 @@
 import { groupBy } from "../domain/collections";
+import type { DeliveryItem } from "../domain/delivery";
 import type { IngestedEvent } from "../domain/event";
-import { directoryStub, ledgerShardOf, ledgerStub, subscriptionStub, type Env } from "../env";
+import { ledgerShardOf, ledgerStub, type Env } from "../env";
 import { deliveryMessages, sendAll } from "./messages";
+import { subscribersOf } from "./subscribers";
 
 export interface IngestResult {
   readonly accepted: string[];
   readonly duplicates: string[];
 }
 
-/** Thrown when a delivery could not be durably enqueued: the producer should send the same body again. */
+/** Thrown when the events could not be recorded or their deliveries enqueued: nothing was kept, send the same body again. */
 export class NotEnqueued extends Error {}
 
 /**
- * Accepts events: each matching subscription's object records what it is owed, the deliveries go on
- * the queue, then the ledger remembers the events. Only then is anything reported accepted. A failure on the way
- * takes back what was recorded and leaves the ledger untouched, so the producer can send the same
- * body again. A message already on the queue for a withdrawn delivery finds nothing owed and is dropped.
+ * Accepts events: the ledger records each new one once, with the subscriptions it matched, then one
+ * message per subscription carries its deliveries (with the bodies) to the queue. If either step
+ * fails, the ledger takes back what it recorded for this request and the producer gets a 503. No
+ * subscription's object is asked: one that is failing cannot refuse ingestion.
  */
 export async function fanOut(env: Env, events: readonly IngestedEvent[]): Promise<IngestResult> {
-  const byShard = groupBy(events, (event) => ledgerShardOf(event.uuid));
-  const [knownPerShard, matches] = await Promise.all([
-    Promise.all([...byShard].map(([shard, group]) => ledgerStub(env, shard).known(group.map((event) => event.uuid)))),
-    directoryStub(env).match([...new Set(events.map((event) => event.code))]),
-  ]);
-  const known = new Set(knownPerShard.flat());
-  const fresh = events.filter((event) => !known.has(event.uuid));
-  const subscribersOf = (event: IngestedEvent) => matches[event.code] ?? [];
+  const acceptedAt = Date.now();
+  const matches = await subscribersOf(env, events.map((event) => event.code));
+  const subscribersOfEvent = (event: IngestedEvent) => matches.get(event.code) ?? [];
+  const byShard = [...groupBy(events, (event) => ledgerShardOf(event.id))];
 
-  const owed = groupBy(fresh.flatMap((event) => subscribersOf(event).map((id) => ({ id, event }))), (pair) => pair.id);
-  const accepted = await Promise.allSettled(
-    [...owed].map(async ([id, pairs]) => ({ id, ...(await subscriptionStub(env, id).accept(pairs.map((pair) => pair.event))) })),
+  const recordedPerShard = await Promise.allSettled(
+    byShard.map(([shard, group]) =>
+      ledgerStub(env, shard).accept(group.map((event) => ({ event, subscriptionIds: subscribersOfEvent(event) }))),
+    ),
   );
-  const recorded = accepted.flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
-  // Nothing may stay recorded behind a 503: take back what the subscriptions accepted.
+  const recorded = new Set(recordedPerShard.flatMap((result) => (result.status === "fulfilled" ? result.value : [])));
+  // Nothing may stay recorded behind a 503 (the backstop would deliver it): take back what the shards recorded.
   const withdrawAll = () =>
-    Promise.allSettled(recorded.map(({ id, eventIds }) => subscriptionStub(env, id).withdraw(eventIds)));
-  try {
-    const refused = accepted.find((result) => result.status === "rejected");
-    if (refused) throw refused.reason;
-    // One message per subscription, all of them in one sendBatch (per 100 subscriptions).
-    await sendAll(env.DELIVERIES, recorded.flatMap(({ id, eventIds, held }) => (held ? [] : deliveryMessages(id, eventIds))));
-  } catch (error) {
-    await withdrawAll();
-    throw new NotEnqueued(`enqueueing deliveries failed: ${String(error)}`);
-  }
-
-  let recordedElsewhere: string[];
-  try {
-    const freshByShard = groupBy(fresh, (event) => ledgerShardOf(event.uuid));
-    const committed = await Promise.all(
-      [...freshByShard].map(([shard, group]) =>
-        ledgerStub(env, shard).commit(group.map((event) => ({ event, subscriptionIds: subscribersOf(event) }))),
-      ),
+    Promise.allSettled(
+      [...groupBy([...recorded], (id) => ledgerShardOf(id))].map(([shard, ids]) => ledgerStub(env, shard).withdraw(ids)),
     );
-    recordedElsewhere = committed.flat();
+
+  try {
+    const refused = recordedPerShard.find((result) => result.status === "rejected");
+    if (refused) throw refused.reason;
+    const fresh = events.filter((event) => recorded.has(event.id));
+    const owed = groupBy(
+      fresh.flatMap((event) => subscribersOfEvent(event).map((subscriptionId) => ({ subscriptionId, event }))),
+      (pair) => pair.subscriptionId,
+    );
+    await sendAll(
+      env.DELIVERIES,
+      [...owed].flatMap(([subscriptionId, pairs]) => deliveryMessages(subscriptionId, pairs.map(({ event }) => firstDelivery(event, acceptedAt)))),
+    );
   } catch (error) {
     await withdrawAll();
-    throw new NotEnqueued(`recording events failed: ${String(error)}`);
+    throw new NotEnqueued("recording or enqueueing the events failed", { cause: error });
   }
 
-  const duplicate = new Set([...known, ...recordedElsewhere]);
   return {
-    accepted: events.filter((event) => !duplicate.has(event.uuid)).map((event) => event.uuid),
-    duplicates: events.filter((event) => duplicate.has(event.uuid)).map((event) => event.uuid),
+    accepted: events.filter((event) => recorded.has(event.id)).map((event) => event.id),
+    duplicates: events.filter((event) => !recorded.has(event.id)).map((event) => event.id),
   };
+}
+
+/** An event's first delivery: one event, attempt 1, round 0 (a Quiltt-format subscription's object merges these into batches). */
+function firstDelivery(event: IngestedEvent, acceptedAt: number): DeliveryItem {
+  return { id: event.id, round: 0, attempt: 1, events: [{ id: event.id, code: event.code, body: event.body }], acceptedAt };
 }

@@ -1,13 +1,14 @@
-/** What travels on the deliveries queue. Bodies stay in the subscription's Durable Object; messages only point at them. */
+import { withoutBodies, type DeliveryItem } from "../domain/delivery";
 
 /**
- * Deliveries owed to one subscription: a message per subscription per ingest request (or per retry
- * wave), not per delivery, since the subscription's object POSTs them all itself.
+ * What travels on the deliveries queue. A delivery message names one subscription and the deliveries
+ * it owes, each with its events' bodies when they fit (the consumer POSTs straight from the message),
+ * else by reference to the event ledger, where each body is stored once.
  */
 export interface DeliveryMessage {
   readonly type: "delivery";
   readonly subscriptionId: string;
-  readonly eventIds: readonly string[];
+  readonly deliveries: readonly DeliveryItem[];
 }
 
 /** Operational alerts for the operator's own endpoint (OPS_WEBHOOK_URL). */
@@ -20,7 +21,13 @@ export type OpsEvent =
       readonly lastError: string | null;
       readonly consecutiveFailures: number;
     }
-  | { readonly type: "delivery.failed"; readonly subscriptionId: string; readonly eventId: string; readonly attempts: number }
+  | {
+      readonly type: "delivery.failed";
+      readonly subscriptionId: string;
+      readonly deliveryId: string;
+      readonly eventIds: readonly string[];
+      readonly attempts: number;
+    }
   | { readonly type: "subscription.recovered"; readonly subscriptionId: string; readonly failuresBefore: number };
 
 export interface OpsMessage {
@@ -33,27 +40,77 @@ export interface OpsMessage {
 
 export type QueueMessage = DeliveryMessage | OpsMessage;
 
-/**
- * Event ids per message: 1,000 (an ingest request's limit) uuids are about 39 KB, within one 64 KB
- * queue operation and the 128 KB message limit.
- */
-const EVENT_IDS_PER_MESSAGE = 1000;
+/** A queue message may be 128 KB; this leaves room for the envelope and JSON escaping estimates. */
+const MESSAGE_BYTES = 100 * 1024;
+/** `sendBatch` takes at most 100 messages and 256 KB per call. */
+const SEND_BATCH_LIMIT = 100;
+const SEND_BATCH_BYTES = 200 * 1024;
 
-/** The messages that point a subscription at these deliveries, each sent after `delaySeconds`. */
+/**
+ * An upper bound of the bytes `text` takes as a JSON string in UTF-8, without serialising it: quotes
+ * and backslashes are escaped, control characters take up to six bytes, others up to three.
+ */
+export function jsonStringBytes(text: string): number {
+  let bytes = text.length + 2;
+  for (let index = 0; index < text.length; index++) {
+    const unit = text.charCodeAt(index);
+    if (unit === 0x22 || unit === 0x5c) bytes += 1;
+    else if (unit < 0x20) bytes += 5;
+    else if (unit > 0x7f) bytes += 2;
+  }
+  return bytes;
+}
+
+/** An upper bound of the UTF-8 length of `text` (a UTF-16 unit takes at most three bytes). */
+function utf8Bytes(text: string): number {
+  let bytes = text.length;
+  for (let index = 0; index < text.length; index++) if (text.charCodeAt(index) > 0x7f) bytes += 2;
+  return bytes;
+}
+
+/** Room for an item's fields and punctuation besides its ids, codes and bodies. */
+const ITEM_OVERHEAD_BYTES = 64;
+const EVENT_OVERHEAD_BYTES = 32;
+
+function sizeOfItem(item: DeliveryItem): number {
+  let bytes = ITEM_OVERHEAD_BYTES + item.id.length;
+  for (const event of item.events)
+    bytes += EVENT_OVERHEAD_BYTES + jsonStringBytes(event.id) + jsonStringBytes(event.code) + (event.body === undefined ? 0 : jsonStringBytes(event.body));
+  return bytes;
+}
+
+/**
+ * The messages that carry these deliveries to a subscription, each sent after `delaySeconds`: as few
+ * as fit within the message size, bodies carried where they fit, by reference where an item alone
+ * would not fit.
+ */
 export function deliveryMessages(
   subscriptionId: string,
-  eventIds: readonly string[],
+  items: readonly DeliveryItem[],
   delaySeconds = 0,
 ): MessageSendRequest<DeliveryMessage>[] {
   const messages: MessageSendRequest<DeliveryMessage>[] = [];
-  for (let start = 0; start < eventIds.length; start += EVENT_IDS_PER_MESSAGE)
-    messages.push({ body: { type: "delivery", subscriptionId, eventIds: eventIds.slice(start, start + EVENT_IDS_PER_MESSAGE) }, delaySeconds });
+  let group: DeliveryItem[] = [];
+  let bytes = 0;
+  const flush = () => {
+    if (group.length > 0) messages.push({ body: { type: "delivery", subscriptionId, deliveries: group }, delaySeconds });
+    group = [];
+    bytes = 0;
+  };
+  for (const original of items) {
+    let item = original;
+    let size = sizeOfItem(item);
+    if (size > MESSAGE_BYTES) {
+      item = withoutBodies(item);
+      size = sizeOfItem(item);
+    }
+    if (bytes + size > MESSAGE_BYTES) flush();
+    group.push(item);
+    bytes += size;
+  }
+  flush();
   return messages;
 }
-
-/** `sendBatch` takes at most 100 messages and 256 KB per call; the size is estimated from the JSON, with room to spare. */
-const SEND_BATCH_LIMIT = 100;
-const SEND_BATCH_BYTES = 200 * 1024;
 
 /** Splits messages, in order, into as few `sendBatch` calls as its limits allow. */
 export function sendBatchesOf<M>(messages: readonly MessageSendRequest<M>[]): MessageSendRequest<M>[][] {
@@ -61,7 +118,7 @@ export function sendBatchesOf<M>(messages: readonly MessageSendRequest<M>[]): Me
   let batch: MessageSendRequest<M>[] = [];
   let bytes = 0;
   for (const message of messages) {
-    const size = JSON.stringify(message.body).length;
+    const size = utf8Bytes(JSON.stringify(message.body));
     if (batch.length === SEND_BATCH_LIMIT || (batch.length > 0 && bytes + size > SEND_BATCH_BYTES)) {
       batches.push(batch);
       batch = [];

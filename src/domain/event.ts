@@ -51,7 +51,8 @@ export const MAX_EVENT_NESTING = 32;
 
 /** An accepted event: its identity, its code, and the exact JSON that subscribers will receive. */
 export interface IngestedEvent {
-  readonly uuid: string;
+  /** The idempotency key and `webhook-id`: a Quable event's uuid (lower-cased). */
+  readonly id: string;
   readonly code: string;
   readonly body: string;
 }
@@ -93,7 +94,7 @@ export function parseEventBatch(payload: unknown): BatchParse {
     const uuid = result.data.uuid.toLowerCase();
     if (seen.has(uuid)) continue; // the same event twice in one batch is delivered once
     seen.add(uuid);
-    events.push({ uuid, code: result.data.code, body });
+    events.push({ id: uuid, code: result.data.code, body });
   }
   if (Object.keys(errors).length > 0) return { kind: "invalid", errors };
   return { kind: "ok", events };

@@ -1,6 +1,7 @@
 import { z } from "./zod";
 import { isKnownEventType } from "./catalog";
 import { MAX_TARGET_URL_LENGTH } from "./target-url";
+import { PAYLOAD_FORMATS, type PayloadFormat } from "./delivery";
 
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
@@ -47,6 +48,18 @@ export const Authorization = z
   .refine((value) => !CONTROL_CHARACTERS.test(value), noControlCharacters)
   .openapi({ description: "Sent verbatim as the Authorization header of every delivery. Write-only.", example: "Bearer s3cr3t" });
 
+/** POSTs in flight to one endpoint at once, across every consumer invocation, unless the subscription says otherwise. */
+export const DEFAULT_MAX_CONCURRENCY = 20;
+
+/** One event per POST in the event format; as many as Quiltt takes in its own. */
+export function defaultMaxEventsPerDelivery(format: PayloadFormat): number {
+  return format === "quiltt" ? 100 : 1;
+}
+
+export const PayloadFormatField = z.enum(PAYLOAD_FORMATS).openapi({ description: "`event` (one event per POST, as ingested) or `quiltt` (Quiltt's WebhookPayload)." });
+export const MaxEventsPerDelivery = z.number().int().min(1).max(100).openapi({ description: "Events per POST: 1 for `event`, up to 100 for `quiltt` (its default)." });
+export const MaxConcurrency = z.number().int().min(1).max(500).openapi({ description: "POSTs in flight to this endpoint at once (default 20)." });
+
 export const SubscriptionCreateRequest = z
   .object({
     name: SubscriptionName,
@@ -54,6 +67,9 @@ export const SubscriptionCreateRequest = z
     eventTypes: EventTypes,
     disabled: z.boolean().optional(),
     authorization: Authorization.optional(),
+    payloadFormat: PayloadFormatField.optional(),
+    maxEventsPerDelivery: MaxEventsPerDelivery.optional(),
+    maxConcurrency: MaxConcurrency.optional(),
   })
   .openapi("WebhookSubscriptionCreateRequest");
 
@@ -64,6 +80,9 @@ export const SubscriptionUpdateRequest = z
     eventTypes: EventTypes.optional(),
     disabled: z.boolean().optional().openapi({ description: "`false` re-enables (clears the reason, resets the failure count); `true` disables with reason `manual`." }),
     authorization: Authorization.nullable().optional().openapi({ description: "`null` removes it." }),
+    payloadFormat: PayloadFormatField.optional(),
+    maxEventsPerDelivery: MaxEventsPerDelivery.optional(),
+    maxConcurrency: MaxConcurrency.optional(),
   })
   .openapi("WebhookSubscriptionUpdateRequest");
 
@@ -82,6 +101,9 @@ export const Subscription = z
     disabled: z.boolean(),
     disabledReason: z.enum(DISABLED_REASONS).nullable(),
     consecutiveFailures: z.number().int(),
+    payloadFormat: z.enum(PAYLOAD_FORMATS),
+    maxEventsPerDelivery: z.number().int(),
+    maxConcurrency: z.number().int(),
     createdAt: z.string().openapi({ example: "2026-11-22T10:00:00Z" }),
     updatedAt: z.string().openapi({ example: "2026-11-22T10:00:00Z" }),
   })

@@ -1,73 +1,89 @@
 import { DurableObject } from "cloudflare:workers";
+import { configOf } from "../config";
 import type { IngestedEvent } from "../domain/event";
 import type { Env } from "../env";
+import { Backstop } from "./ledger/backstop";
+import { EventStore, type LedgerEntry } from "./ledger/event-store";
 
-/** Accepted events are remembered this long: the idempotency window (the SPEC asks for at least 24 hours). */
-export const EVENT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
-
-export interface LedgerEntry {
-  /** The event exactly as ingested (JSON text). */
-  readonly body: string;
-  readonly receivedAt: string;
-  readonly subscriptionIds: string[];
-}
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** Where a failing sweep's alarm is left: the backstop is tried again this soon, never dropped. */
+const SWEEP_RETRY_MS = 10_000;
 
 /**
- * One shard of the record of accepted events (by uuid), for idempotency and `GET /v1/events/{uuid}`.
- * An event is written here only after every delivery it owes is enqueued, so a uuid found here was
- * fully accepted; a uuid missing here may safely be ingested again (subscriptions deduplicate too).
+ * One shard of the accepted events (by a hash of their id): each body stored once, for idempotency,
+ * lookups, redeliver and replay, and for the consumer when a body was too large to ride on its
+ * message. Its alarm runs the backstop, which sees that every delivery an event owes is settled.
  */
 export class EventLedger extends DurableObject<Env> {
-  private readonly sql: SqlStorage;
+  private readonly events: EventStore;
+  private readonly backstop: Backstop;
+  private readonly graceMs: number;
+  private readonly retentionMs: number;
+  /** When the alarm is set for, once known (undefined: not read yet); saves a storage read per ingest. */
+  private alarmAt: number | null | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.sql = ctx.storage.sql;
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS events (
-      uuid TEXT PRIMARY KEY, code TEXT NOT NULL, body TEXT NOT NULL,
-      subscription_ids TEXT NOT NULL, received_at INTEGER NOT NULL)`);
-    this.sql.exec("CREATE INDEX IF NOT EXISTS events_by_age ON events (received_at)");
+    const config = configOf(env);
+    this.graceMs = config.redeliveryGraceSeconds * 1000;
+    this.retentionMs = config.eventRetentionDays * DAY_MS;
+    this.events = new EventStore(ctx.storage.sql);
+    this.backstop = new Backstop(ctx.storage.sql, this.events, env, this.graceMs);
   }
 
-  /** Which of these uuids were already accepted. */
-  known(uuids: string[]): string[] {
-    return uuids.filter((uuid) => this.sql.exec("SELECT 1 FROM events WHERE uuid = ?", uuid).toArray().length > 0);
-  }
-
-  /** Records accepted events; returns the uuids that another request recorded first. */
-  async commit(entries: { event: IngestedEvent; subscriptionIds: string[] }[]): Promise<string[]> {
+  /**
+   * Records the events not accepted before, with the subscriptions each matched, and makes sure the
+   * backstop will look at them. Returns the ids recorded here; the others are duplicates.
+   */
+  async accept(entries: { event: IngestedEvent; subscriptionIds: string[] }[]): Promise<string[]> {
     const now = Date.now();
-    const already: string[] = [];
-    for (const { event, subscriptionIds } of entries) {
-      const written = this.sql.exec(
-        `INSERT INTO events (uuid, code, body, subscription_ids, received_at) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (uuid) DO NOTHING`,
-        event.uuid, event.code, event.body, JSON.stringify(subscriptionIds), now,
-      ).rowsWritten;
-      if (written === 0) already.push(event.uuid);
-    }
-    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(now + EVENT_RETENTION_MS);
-    return already;
+    const recorded = this.events.insert(entries, now);
+    if (recorded.length > 0) await this.alarmNoLaterThan(now + this.graceMs);
+    return recorded;
   }
 
-  get(uuid: string): LedgerEntry | null {
-    const row = this.sql
-      .exec<{ body: string; subscription_ids: string; received_at: number }>(
-        "SELECT body, subscription_ids, received_at FROM events WHERE uuid = ?", uuid,
-      )
-      .toArray()[0];
-    if (!row) return null;
-    return {
-      body: row.body,
-      receivedAt: new Date(row.received_at).toISOString(),
-      subscriptionIds: JSON.parse(row.subscription_ids) as string[],
-    };
+  /** Takes back events this shard recorded for an ingest request that was then refused (503). */
+  withdraw(ids: string[]): void {
+    this.events.delete(ids);
   }
 
+  get(id: string): LedgerEntry | null {
+    return this.events.get(id);
+  }
+
+  bodies(ids: string[]): Record<string, string> {
+    return this.events.bodies(ids);
+  }
+
+  /** The backstop, then pruning. Re-armed before any work, so that no failure can stop it. */
   override async alarm(): Promise<void> {
     const now = Date.now();
-    this.sql.exec("DELETE FROM events WHERE received_at < ?", now - EVENT_RETENTION_MS);
-    const oldest = this.sql.exec<{ oldest: number | null }>("SELECT MIN(received_at) AS oldest FROM events").one().oldest;
-    if (oldest !== null) await this.ctx.storage.setAlarm(oldest + EVENT_RETENTION_MS);
+    await this.setAlarm(now + SWEEP_RETRY_MS);
+    let sweepAt: number | null;
+    try {
+      sweepAt = await this.backstop.sweep(now);
+    } catch (error) {
+      console.error("backstop: the sweep failed; it runs again shortly", error);
+      return;
+    }
+    this.events.prune(now - this.retentionMs);
+    const oldest = this.events.oldest();
+    const pruneAt = oldest === null ? null : Math.max(oldest + this.retentionMs, now + DAY_MS / 24);
+    const next = Math.min(sweepAt ?? Number.POSITIVE_INFINITY, pruneAt ?? Number.POSITIVE_INFINITY);
+    if (Number.isFinite(next)) await this.setAlarm(next);
+    else {
+      await this.ctx.storage.deleteAlarm();
+      this.alarmAt = null;
+    }
+  }
+
+  private async alarmNoLaterThan(at: number): Promise<void> {
+    if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
+    if (this.alarmAt === null || this.alarmAt > at) await this.setAlarm(at);
+  }
+
+  private async setAlarm(at: number): Promise<void> {
+    await this.ctx.storage.setAlarm(at);
+    this.alarmAt = at;
   }
 }

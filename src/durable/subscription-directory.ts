@@ -1,17 +1,16 @@
 import { DurableObject } from "cloudflare:workers";
-import { typesMatchCode } from "../domain/catalog";
+import type { SubscriberEntry } from "../domain/matching";
 import type { Env } from "../env";
 
 /**
  * The index of subscriptions: which exist, in what order they were created, and which event types
- * each selects. It answers "who might want this event?" and "which ids are on page 3?". Everything
- * else about a subscription (its state, its settings) is asked of the subscription's own object, which
- * also re-checks event types before it accepts a delivery.
+ * each selects. It answers "who might want events?" (to ingest, which keeps a copy per isolate) and
+ * "which ids are on page 3?". Everything else about a subscription is asked of its own object.
  */
 export class SubscriptionDirectory extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   /** id -> event types, in creation order; loaded once per instance. */
-  private entries: Map<string, string[]> | null = null;
+  private loaded: Map<string, string[]> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -27,12 +26,12 @@ export class SubscriptionDirectory extends DurableObject<Env> {
        ON CONFLICT (id) DO UPDATE SET event_types = excluded.event_types`,
       id, createdAt, JSON.stringify(eventTypes),
     );
-    this.entries = null;
+    this.loaded = null;
   }
 
   remove(id: string): void {
     this.sql.exec("DELETE FROM subscriptions WHERE id = ?", id);
-    this.entries = null;
+    this.loaded = null;
   }
 
   /** Ids oldest first, and how many there are in all. */
@@ -45,25 +44,18 @@ export class SubscriptionDirectory extends DurableObject<Env> {
     return { ids, total };
   }
 
-  /** For each code, the subscriptions whose event types select it. */
-  match(codes: string[]): Record<string, string[]> {
-    const entries = this.load();
-    const matches: Record<string, string[]> = {};
-    for (const code of new Set(codes)) {
-      const ids: string[] = [];
-      for (const [id, eventTypes] of entries) if (typesMatchCode(eventTypes, code)) ids.push(id);
-      matches[code] = ids;
-    }
-    return matches;
+  /** Every subscription's event types, oldest first: what ingest matches events against (it keeps a copy per isolate). */
+  entries(): SubscriberEntry[] {
+    return [...this.load()].map(([id, eventTypes]) => ({ id, eventTypes }));
   }
 
   private load(): Map<string, string[]> {
-    this.entries ??= new Map(
+    this.loaded ??= new Map(
       this.sql
         .exec<{ id: string; event_types: string }>("SELECT id, event_types FROM subscriptions ORDER BY created_at, id")
         .toArray()
         .map((row) => [row.id, JSON.parse(row.event_types) as string[]]),
     );
-    return this.entries;
+    return this.loaded;
   }
 }

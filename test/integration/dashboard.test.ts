@@ -353,6 +353,11 @@ describe("dashboard pages", () => {
     expect(html).toContain(`<code id="secret-value">${current}</code>`);
     expect(html).toContain("for 24 hours");
     expect(await page(session, `/subscriptions/${subscription.id}`)).not.toContain(current); // shown once, not on the page itself
+
+    for (let round = 0; round < 3; round++) expect((await act(session, `/subscriptions/${subscription.id}/secret/rotate`)).status).toBe(200);
+    const refused = await act(session, `/subscriptions/${subscription.id}/secret/rotate`);
+    expect(refused.status).toBe(409);
+    expect(await refused.text()).toContain("5 secrets already sign deliveries");
   });
 
   it("edits a subscription, refusing an invalid change beside its field", async () => {

@@ -231,7 +231,10 @@ describe("delivery", () => {
     const event = await ingestOne("export.finish");
     await eventually(async () => expect(await deliveryOf(event.uuid, subscription.id)).toMatchObject({ status: "delivered", attempts: 1 }));
 
-    await env.DELIVERIES.send({ type: "delivery", subscriptionId: subscription.id, eventIds: [event.uuid] });
+    await env.DELIVERIES.send({
+      type: "delivery", subscriptionId: subscription.id,
+      deliveries: [{ id: event.uuid, round: 0, attempt: 1, events: [{ id: event.uuid, code: event.code, body: JSON.stringify(event) }] }],
+    });
     // Queued behind the duplicate: once this one arrives, the duplicate has been consumed.
     const sentinel = await ingestOne("export.finish");
     await eventually(async () => expect(requestsFor(await received(name), sentinel.uuid)).toHaveLength(1));

@@ -1,6 +1,6 @@
 import { SELF, env } from "cloudflare:test";
 import { expect } from "vitest";
-import type { SubscriptionView } from "../../src/domain/subscription";
+import type { SubscriptionCreate, SubscriptionView } from "../../src/domain/subscription";
 import type { ReceivedRequest } from "../support/received-request";
 
 export { eventually } from "../support/eventually";
@@ -37,7 +37,7 @@ export async function received(bucketName: string): Promise<ReceivedRequest[]> {
 
 export type CreatedSubscription = SubscriptionView & { secret: string };
 
-export async function createSubscription(fields: Partial<{ name: string; targetUrl: string; eventTypes: string[]; disabled: boolean; authorization: string }> = {}): Promise<CreatedSubscription> {
+export async function createSubscription(fields: Partial<SubscriptionCreate> = {}): Promise<CreatedSubscription> {
   const response = await api("/v1/webhooks/subscriptions", {
     method: "POST",
     json: { name: "test", targetUrl: receiverUrl(bucket()), eventTypes: ["*"], ...fields },

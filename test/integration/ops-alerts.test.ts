@@ -66,7 +66,9 @@ describe("operational alerts from the delivery pipeline", () => {
       type: "subscription.disabled", subscriptionId, reason: "failures", lastStatus: 500,
       lastError: "HTTP 500: receiver answered 500", consecutiveFailures: 3,
     });
-    expect(alerts.find((alert) => alert.type === "delivery.failed")?.data).toEqual({ type: "delivery.failed", subscriptionId, eventId, attempts: 3 });
+    expect(alerts.find((alert) => alert.type === "delivery.failed")?.data).toEqual({
+      type: "delivery.failed", subscriptionId, deliveryId: eventId, eventIds: [eventId], attempts: 3,
+    });
   });
 
   it("reports a subscription disabled at once by a 410, without a failed delivery (it is held)", async () => {

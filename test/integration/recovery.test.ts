@@ -1,7 +1,10 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { Webhook } from "standardwebhooks";
 import { afterEach, describe, expect, it } from "vitest";
-import type { DeliveryView } from "../../src/durable/subscription-object";
+import type { EventDeliveries } from "../../src/api/event-lookup";
+import { fanOut } from "../../src/delivery/fan-out";
+import { parseEventBatch } from "../../src/domain/event";
+import { ledgerShardOf, ledgerStub, type Env } from "../../src/env";
 import { standardWebhookHeaders, type ReceivedRequest } from "../support/received-request";
 import { api, bucket, createSubscription, eventually, type CreatedSubscription, getSubscription, ingest, makeEvent, received, receiverUrl } from "./helpers";
 
@@ -21,12 +24,22 @@ afterEach(async () => {
   for (const id of created.splice(0)) await api(`/v1/webhooks/subscriptions/${id}`, { method: "DELETE" });
 });
 
+type DeliveryView = Pick<EventDeliveries["deliveries"][number], "status" | "attempts">;
+
 async function deliveryOf(uuid: string, subscriptionId: string): Promise<DeliveryView | undefined> {
   const response = await api(`/v1/events/${uuid}`);
   expect(response.status).toBe(200);
-  const body = (await response.json()) as { deliveries: ({ subscriptionId: string } & DeliveryView)[] };
+  const body = (await response.json()) as Pick<EventDeliveries, "deliveries">;
   const delivery = body.deliveries.find((entry) => entry.subscriptionId === subscriptionId);
   return delivery && { status: delivery.status, attempts: delivery.attempts };
+}
+
+/** Waits until the subscription's object has recorded the event's delivery (held ones are recorded when their message is consumed). */
+async function recorded(uuid: string, subscriptionId: string): Promise<void> {
+  await eventually(async () => {
+    const body = (await (await api(`/v1/events/${uuid}`)).json()) as Pick<EventDeliveries, "deliveries">;
+    expect(body.deliveries.find((entry) => entry.subscriptionId === subscriptionId)?.deliveryId).toBe(uuid);
+  });
 }
 
 async function requestsFor(bucketName: string, uuid: string): Promise<ReceivedRequest[]> {
@@ -98,6 +111,8 @@ describe("replay", () => {
     await sleep(20);
     const late = newEvent();
     expect((await ingest(late)).status).toBe(202);
+    await recorded(early.uuid, subscription.id);
+    await recorded(late.uuid, subscription.id);
     expect(await deliveryOf(early.uuid, subscription.id)).toEqual({ status: "held", attempts: 0 });
     expect(await deliveryOf(late.uuid, subscription.id)).toEqual({ status: "held", attempts: 0 });
     await expectConflict(await post(`/v1/webhooks/subscriptions/${subscription.id}/replay`, { since: between }));
@@ -248,13 +263,14 @@ describe("secret rotation", () => {
     expect(signatureVerifies(rotated, after.request, fullHeader)).toBe(true);
     expect(signatureVerifies(original, after.request, fullHeader)).toBe(true);
 
-    // A second rotation keeps only the secret it replaces; the first one no longer signs.
+    // Every secret rotated out within 24 hours keeps signing: a receiver still holding the first one verifies after two more rotations.
     const third = await rotate(subscription.id);
+    const fourth = await rotate(subscription.id);
     const last = await deliveredSignatures(name);
-    expect(last.signatures).toHaveLength(2);
-    expect(signatureVerifies(third, last.request, last.signatures[0]!)).toBe(true);
-    expect(signatureVerifies(rotated, last.request, last.signatures[1]!)).toBe(true);
-    expect(signatureVerifies(original, last.request, last.signatures.join(" "))).toBe(false);
+    expect(last.signatures).toHaveLength(4);
+    for (const [index, secret] of [fourth, third, rotated, original].entries())
+      expect(signatureVerifies(secret, last.request, last.signatures[index]!)).toBe(true);
+    expect(signatureVerifies(original, last.request, last.signatures.join(" "))).toBe(true);
   });
 });
 
@@ -288,9 +304,8 @@ describe("endpoint answers that change the schedule", () => {
     expect((await ingest(event)).status).toBe(202);
     await eventually(async () => expect(await deliveryOf(event.uuid, subscription.id)).toEqual({ status: "retrying", attempts: 1 }));
     const [attempt] = await requestsFor(name, event.uuid);
-    const nextAttemptAt = await runInDurableObject(env.SUBSCRIPTIONS.get(env.SUBSCRIPTIONS.idFromName(subscription.id)), (_, state) =>
-      state.storage.sql.exec<{ next_attempt_at: number }>("SELECT next_attempt_at FROM deliveries WHERE event_id = ?", event.uuid).one().next_attempt_at,
-    );
+    const lookup = (await (await api(`/v1/events/${event.uuid}`)).json()) as Pick<EventDeliveries, "deliveries">;
+    const nextAttemptAt = Date.parse(lookup.deliveries.find((entry) => entry.subscriptionId === subscription.id)?.nextAttemptAt ?? "");
     const waitSeconds = (nextAttemptAt - attempt!.receivedAt) / 1000;
     expect(waitSeconds).toBeGreaterThan(3590);
     expect(waitSeconds).toBeLessThanOrEqual(3605);
@@ -307,6 +322,7 @@ describe("endpoint answers that change the schedule", () => {
     const second = newEvent();
     expect((await ingest(second)).status).toBe(202);
     expect(await deliveryOf(second.uuid, subscription.id)).toEqual({ status: "held", attempts: 0 });
+    await recorded(second.uuid, subscription.id);
     expect(await requestsFor(gone, first.uuid)).toHaveLength(1);
     expect(await requestsFor(gone, second.uuid)).toHaveLength(0);
 
@@ -321,9 +337,20 @@ describe("endpoint answers that change the schedule", () => {
   });
 });
 
-describe("watchdog", () => {
-  it("re-enqueues an owed delivery whose queue message was lost, once it is overdue past the grace period", async () => {
-    const name = bucket("watchdog");
+describe("backstop", () => {
+  const HOUR_MS = 60 * 60 * 1000;
+  const ledgerOf = (uuid: string) => ledgerStub(env, ledgerShardOf(uuid));
+
+  /** As if the events had been accepted an hour ago: past the grace period (REDELIVERY_GRACE_SECONDS is 30 in tests). */
+  async function acceptedAnHourAgo(...uuids: string[]): Promise<void> {
+    for (const uuid of uuids)
+      await runInDurableObject(ledgerOf(uuid), (_, state) => {
+        state.storage.sql.exec("UPDATE events SET received_at = received_at - ? WHERE id = ?", HOUR_MS, uuid);
+      });
+  }
+
+  it("enqueues again a retry whose queue message was lost, once it is overdue past the grace period", async () => {
+    const name = bucket("backstop-retry");
     const subscription = await subscribe({ targetUrl: receiverUrl(name) });
     const [lost, recent] = [newEvent(), newEvent()];
     expect((await ingest([lost, recent])).status).toBe(202);
@@ -332,19 +359,35 @@ describe("watchdog", () => {
       expect(await deliveryOf(recent.uuid, subscription.id)).toEqual({ status: "delivered", attempts: 1 });
     });
 
-    // Both rows say "owed" again with no message on the queue: one an hour overdue, one inside the
-    // grace period (REDELIVERY_GRACE_SECONDS is 30 in tests), where its message may still be on its way.
-    const stub = env.SUBSCRIPTIONS.get(env.SUBSCRIPTIONS.idFromName(subscription.id));
-    await runInDurableObject(stub, (_, state) => {
-      const owedAgain = "UPDATE deliveries SET status = 'pending', next_attempt_at = ? WHERE event_id = ?";
-      state.storage.sql.exec(owedAgain, Date.now() - 60 * 60 * 1000, lost.uuid);
+    // Both rows say a retry is owed with no message on the queue: one an hour overdue, one due 5 s
+    // ago, inside the grace period, where its message may still be on its way.
+    await runInDurableObject(env.SUBSCRIPTIONS.get(env.SUBSCRIPTIONS.idFromName(subscription.id)), (_, state) => {
+      const owedAgain = "UPDATE delivery SET status = 'retrying', next_attempt_at = ? WHERE id = ?";
+      state.storage.sql.exec(owedAgain, Date.now() - HOUR_MS, lost.uuid);
       state.storage.sql.exec(owedAgain, Date.now() - 5_000, recent.uuid);
     });
-    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    await acceptedAnHourAgo(lost.uuid, recent.uuid);
+    for (const uuid of [lost.uuid, recent.uuid]) expect(await runDurableObjectAlarm(ledgerOf(uuid))).toBe(true);
 
-    await eventually(async () => expect(await requestsFor(name, lost.uuid)).toHaveLength(2));
     await eventually(async () => expect(await deliveryOf(lost.uuid, subscription.id)).toEqual({ status: "delivered", attempts: 2 }));
+    expect(await requestsFor(name, lost.uuid)).toHaveLength(2);
     expect(await requestsFor(name, recent.uuid)).toHaveLength(1);
-    expect(await deliveryOf(recent.uuid, subscription.id)).toEqual({ status: "pending", attempts: 1 });
+    expect(await deliveryOf(recent.uuid, subscription.id)).toEqual({ status: "retrying", attempts: 1 });
+  });
+
+  it("sends an accepted event whose first message never reached the queue", async () => {
+    const name = bucket("backstop-first");
+    const subscription = await subscribe({ targetUrl: receiverUrl(name) });
+    const event = newEvent();
+    const parsed = parseEventBatch(event);
+    if (parsed.kind !== "ok") throw new Error("fixture event is invalid");
+    const droppingQueue = { sendBatch: async () => undefined } as unknown as Env["DELIVERIES"];
+    expect(await fanOut({ ...env, DELIVERIES: droppingQueue }, parsed.events)).toEqual({ accepted: [event.uuid], duplicates: [] });
+    expect(await deliveryOf(event.uuid, subscription.id)).toEqual({ status: "pending", attempts: 0 });
+
+    await acceptedAnHourAgo(event.uuid);
+    expect(await runDurableObjectAlarm(ledgerOf(event.uuid))).toBe(true);
+    await eventually(async () => expect(await deliveryOf(event.uuid, subscription.id)).toEqual({ status: "delivered", attempts: 1 }));
+    expect(await requestsFor(name, event.uuid)).toHaveLength(1);
   });
 });

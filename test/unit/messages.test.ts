@@ -1,27 +1,59 @@
 import { describe, expect, it } from "vitest";
 import { groupBy } from "../../src/domain/collections";
-import { deliveryMessages, sendBatchesOf } from "../../src/delivery/messages";
+import { deliveryMessages, jsonStringBytes, sendBatchesOf } from "../../src/delivery/messages";
+import { withoutBodies, type DeliveryItem } from "../../src/domain/delivery";
 
 const uuids = (count: number) => Array.from({ length: count }, () => crypto.randomUUID());
 
+/** A first delivery of one event whose body is `bodyBytes` long. */
+function item(id: string, bodyBytes = 200): DeliveryItem {
+  return { id, round: 0, attempt: 1, events: [{ id, code: "document.update", body: `{"uuid":"${id}","pad":"${"x".repeat(bodyBytes)}"}` }] };
+}
+
+const MESSAGE_LIMIT = 128 * 1024;
+const bytesOf = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)).byteLength;
+
 describe("deliveryMessages", () => {
-  it("points one message at every delivery a request owes a subscription", () => {
-    const ids = uuids(3);
-    expect(deliveryMessages("wh_a", ids, 7)).toEqual([
-      { body: { type: "delivery", subscriptionId: "wh_a", eventIds: ids }, delaySeconds: 7 },
-    ]);
+  it("carries every delivery a request owes a subscription in one message, bodies included", () => {
+    const items = uuids(3).map((id) => item(id));
+    expect(deliveryMessages("wh_a", items, 7)).toEqual([{ body: { type: "delivery", subscriptionId: "wh_a", deliveries: items }, delaySeconds: 7 }]);
   });
 
-  it("splits past 1,000 ids, keeping every id once and in order, each message within one 64 KB operation", () => {
-    const ids = uuids(2_500);
-    const messages = deliveryMessages("wh_a", ids);
-    expect(messages.map((message) => message.body.eventIds.length)).toEqual([1000, 1000, 500]);
-    expect(messages.flatMap((message) => message.body.eventIds)).toEqual(ids);
-    for (const message of messages) expect(JSON.stringify(message.body).length).toBeLessThan(64 * 1024);
+  it("splits a large request into messages within the 128 KB limit, keeping every delivery once and in order", () => {
+    const items = uuids(1000).map((id) => item(id, 1000));
+    const messages = deliveryMessages("wh_a", items);
+    expect(messages.length).toBeGreaterThan(8);
+    expect(messages.flatMap((message) => message.body.deliveries)).toEqual(items);
+    for (const message of messages) expect(bytesOf(message.body)).toBeLessThan(MESSAGE_LIMIT);
+  });
+
+  it("counts escaping and multi-byte text, so a body of quotes or accents still fits", () => {
+    const quoted: DeliveryItem = { id: "q", round: 0, attempt: 1, events: [{ id: "q", code: "c.d", body: JSON.stringify({ text: '"'.repeat(40_000) }) }] };
+    const accented: DeliveryItem = { id: "a", round: 0, attempt: 1, events: [{ id: "a", code: "c.d", body: JSON.stringify({ text: "é".repeat(30_000) }) }] };
+    for (const message of deliveryMessages("wh_a", [quoted, accented, quoted, accented])) expect(bytesOf(message.body)).toBeLessThan(MESSAGE_LIMIT);
+  });
+
+  it("sends by reference a delivery whose bodies alone would not fit, leaving the others as they are", () => {
+    const big: DeliveryItem = { id: "big", round: 1, attempt: 2, events: uuids(3).map((id) => ({ id, code: "c.d", body: `"${"x".repeat(60_000)}"` })) };
+    const small = item("small");
+    const [message] = deliveryMessages("wh_a", [big, small]);
+    expect(message?.body.deliveries).toEqual([withoutBodies(big), small]);
   });
 
   it("sends nothing for nothing owed", () => {
     expect(deliveryMessages("wh_a", [])).toEqual([]);
+  });
+});
+
+describe("jsonStringBytes", () => {
+  it.each([
+    ["plain", "abc"],
+    ["quotes and backslashes", 'a"b\\c'],
+    ["control characters", "a\u0001\n"],
+    ["accents", "éàü"],
+    ["emoji", "🙂🙂"],
+  ])("is never below the real size: %s", (_, text) => {
+    expect(jsonStringBytes(text)).toBeGreaterThanOrEqual(bytesOf(text));
   });
 });
 
@@ -34,9 +66,9 @@ describe("sendBatchesOf", () => {
   });
 
   it("keeps each batch under sendBatch's 256 KB, however few messages that is", () => {
-    // Ten subscriptions owed the same 1,000 events: ten messages of about 39 KB each.
-    const ids = uuids(1000);
-    const messages = Array.from({ length: 10 }, (_, index) => deliveryMessages(`wh_${index}`, ids)).flat();
+    // Ten subscriptions owed the same 100 events of 1 KB: ten messages of about 110 KB each.
+    const items = uuids(100).map((id) => item(id, 1000));
+    const messages = Array.from({ length: 10 }, (_, index) => deliveryMessages(`wh_${index}`, items)).flat();
     const batches = sendBatchesOf(messages);
     expect(batches.length).toBeGreaterThan(1);
     expect(batches.flat()).toEqual(messages);

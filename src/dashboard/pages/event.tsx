@@ -1,8 +1,7 @@
 import type { FC } from "hono/jsx";
 import type { EventDeliveries } from "../../api/event-lookup";
 import type { SubscriptionView } from "../../domain/subscription";
-import { EVENT_RETENTION_MS } from "../../durable/event-ledger";
-import type { DeliveryStatus } from "../../durable/subscription-object";
+import type { DeliveryStatus } from "../../domain/delivery";
 import { Field, Layout, Notice, PostButton, Time } from "../components";
 
 /** The event's JSON is shown up to this many bytes of HTML, and this many deliveries: the page stays under 100 KB. */
@@ -32,6 +31,8 @@ export interface FoundEvent {
 }
 
 interface EventPageProps {
+  /** How long accepted events are kept (EVENT_RETENTION_DAYS). */
+  retentionDays: number;
   csrfToken: string;
   query: string;
   /** null: nothing was looked up yet, or nothing was found. */
@@ -39,7 +40,7 @@ interface EventPageProps {
   notice?: string;
 }
 
-export const EventPage: FC<EventPageProps> = ({ csrfToken, query, event, notice }) => {
+export const EventPage: FC<EventPageProps> = ({ csrfToken, query, event, notice, retentionDays }) => {
   const json = event ? shownJson(event.found.body) : null;
   return (
     <Layout title={event ? `Event ${event.uuid}` : "Event lookup"} csrfToken={csrfToken} section="events">
@@ -48,7 +49,7 @@ export const EventPage: FC<EventPageProps> = ({ csrfToken, query, event, notice 
       <form method="get" action="/events" class="stacked" role="search">
         <Field
           name="uuid" label="Event uuid" type="search" value={query} required placeholder="ce6c64a3-4f27-4b0e-862c-ee780eae06d1"
-          problems={query !== "" && !event ? [`no accepted event has this uuid (events are kept for ${EVENT_RETENTION_MS / 86_400_000} days)`] : []}
+          problems={query !== "" && !event ? [`no accepted event has this uuid (events are kept for ${retentionDays} days)`] : []}
         />
         <button type="submit" class="primary">Look up</button>
       </form>

@@ -1,5 +1,6 @@
 import type { FC } from "hono/jsx";
-import type { AttemptView, SubscriptionSummary } from "../../durable/subscription-object";
+import type { AttemptView } from "../../durable/subscription/attempt-log";
+import type { SubscriptionSummary } from "../../durable/subscription/summary";
 import type { SubscriptionView } from "../../domain/subscription";
 import { AttemptsChart, CHART_WINDOWS, DEFAULT_WINDOW, type ChartWindow } from "../chart";
 import { EventTypes, Layout, Notice, OutcomeLabel, PostButton, StatusBadge, Time, clipped } from "../components";
@@ -32,7 +33,7 @@ const SecretBox: FC<{ secret: ShownSecret }> = ({ secret }) => (
   <Notice kind="ok">
     <p>
       {secret.rotated
-        ? "A new signing secret. Deliveries carry signatures from both it and the previous secret for 24 hours, so switch your receiver over within that time."
+        ? "A new signing secret. Every secret rotated out keeps signing deliveries for 24 hours (five at most at once), so switch your receiver over within that time."
         : "The signing secret: verify the webhook-signature header of each delivery with it (Standard Webhooks)."}
     </p>
     <div class="secret">

@@ -1,6 +1,6 @@
 import type { FC } from "hono/jsx";
 import { OUTCOMES } from "../../delivery/retry-policy";
-import type { OutcomeCounts, SubscriptionSummary } from "../../durable/subscription-object";
+import type { OutcomeCounts, SubscriptionSummary } from "../../durable/subscription/summary";
 import { EventTypes, Layout, Notice, OutcomeLabel, StatusBadge, Time, clipped } from "../components";
 import { choiceOf, hrefWith } from "../links";
 

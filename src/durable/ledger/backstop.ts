@@ -1,0 +1,103 @@
+import { deliveryMessages, sendAll } from "../../delivery/messages";
+import { groupBy } from "../../domain/collections";
+import { subscriptionStub, type Env } from "../../env";
+import type { EventStore, OwedEvent } from "./event-store";
+
+/** Events looked at per sweep; a shard with more sweeps again a second later. */
+const EVENTS_PER_SWEEP = 500;
+const MORE_TO_SWEEP_MS = 1_000;
+/** However settled things look, an unsettled event is looked at again at least this often. */
+const LONGEST_WAIT_MS = 5 * 60 * 1000;
+
+/** Where the last sweep stopped: everything accepted up to here is settled. */
+type Watermark = {
+  readonly at: number;
+  readonly id: string;
+};
+
+/**
+ * The backstop: the queue is not the only record of what is owed (Miniflare's queue lives in memory,
+ * a message can be dead-lettered, a consumer can die between a POST and its retry's send). A grace
+ * period after events are accepted, their shard asks each subscription they matched which of them it
+ * has settled (delivered, failed or held); the subscription enqueues again what is owed and overdue,
+ * and the shard keeps asking about what is unsettled until it is. It owns one row: the watermark.
+ */
+export class Backstop {
+  private watermark: Watermark;
+  /** Within a pass over more events than one sweep takes: where the next sweep goes on from (in memory: a lost one restarts the pass). */
+  private cursor: Watermark | null = null;
+  /** What the pass so far has seen: anything unsettled, and the earliest time it asked to be looked at again. */
+  private pass = { unsettled: false, nextCheckAt: Number.POSITIVE_INFINITY };
+
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly events: EventStore,
+    private readonly env: Env,
+    private readonly graceMs: number,
+  ) {
+    sql.exec("CREATE TABLE IF NOT EXISTS backstop (singleton INTEGER PRIMARY KEY CHECK (singleton = 1), at INTEGER NOT NULL, id TEXT NOT NULL)");
+    this.watermark = sql.exec<Watermark>("SELECT at, id FROM backstop").toArray()[0] ?? { at: 0, id: "" };
+  }
+
+  /**
+   * Asks about the next events of the pass (past the watermark, older than the grace period) and
+   * enqueues again what their subscriptions say is overdue. Returns when to sweep again, or null when
+   * nothing is left to watch.
+   */
+  async sweep(now: number): Promise<number | null> {
+    const fromWatermark = this.cursor === null;
+    const owed = this.events.owedAfter(this.cursor ?? this.watermark, now - this.graceMs, EVENTS_PER_SWEEP);
+    const { unsettled, nextCheckAt } = await this.ask(owed, now);
+    if (fromWatermark) this.advancePast(owed, unsettled);
+    this.pass.unsettled ||= unsettled.size > 0;
+    this.pass.nextCheckAt = Math.min(this.pass.nextCheckAt, nextCheckAt);
+
+    const last = owed.at(-1);
+    if (owed.length === EVENTS_PER_SWEEP && last) {
+      this.cursor = { at: last.receivedAt, id: last.id };
+      return now + MORE_TO_SWEEP_MS;
+    }
+    const pass = this.pass;
+    this.cursor = null;
+    this.pass = { unsettled: false, nextCheckAt: Number.POSITIVE_INFINITY };
+    if (pass.unsettled) return Math.max(now + MORE_TO_SWEEP_MS, Math.min(pass.nextCheckAt, now + LONGEST_WAIT_MS));
+    const next = this.events.oldestAfter(this.watermark);
+    return next === null ? null : Math.max(now + MORE_TO_SWEEP_MS, next + this.graceMs);
+  }
+
+  /** One call per subscription: what it has not settled, what it wants enqueued again (sent here), and when to look again. */
+  private async ask(owed: readonly OwedEvent[], now: number): Promise<{ unsettled: Set<string>; nextCheckAt: number }> {
+    const pairs = owed.flatMap((event) => event.subscriptionIds.map((subscriptionId) => ({ subscriptionId, event })));
+    const answers = await Promise.all(
+      [...groupBy(pairs, (pair) => pair.subscriptionId)].map(async ([subscriptionId, group]) => {
+        const asked = group.map(({ event }) => ({ id: event.id, code: event.code, acceptedAt: event.receivedAt }));
+        try {
+          return { subscriptionId, check: await subscriptionStub(this.env, subscriptionId).owed(asked, this.graceMs) };
+        } catch (error) {
+          console.error(`backstop: asking subscription ${subscriptionId} what it owes failed`, error);
+          return { subscriptionId, check: { resend: [], unsettled: asked.map((event) => event.id), nextCheckAt: now + this.graceMs } };
+        }
+      }),
+    );
+    const unsettled = new Set(answers.flatMap(({ check }) => check.unsettled));
+    const nextCheckAt = Math.min(...answers.map(({ check }) => check.nextCheckAt ?? Number.POSITIVE_INFINITY));
+    const resends = answers.flatMap(({ subscriptionId, check }) => deliveryMessages(subscriptionId, check.resend));
+    if (resends.length > 0) await sendAll(this.env.DELIVERIES, resends);
+    return { unsettled, nextCheckAt };
+  }
+
+  /** Moves the watermark to the last event before the first unsettled one. */
+  private advancePast(owed: readonly OwedEvent[], unsettled: ReadonlySet<string>): void {
+    let mark: Watermark | null = null;
+    for (const event of owed) {
+      if (unsettled.has(event.id)) break;
+      mark = { at: event.receivedAt, id: event.id };
+    }
+    if (!mark) return;
+    this.watermark = mark;
+    this.sql.exec(
+      "INSERT INTO backstop (singleton, at, id) VALUES (1, ?, ?) ON CONFLICT (singleton) DO UPDATE SET at = excluded.at, id = excluded.id",
+      mark.at, mark.id,
+    );
+  }
+}

@@ -1,0 +1,152 @@
+import type { DeliveryItem, DeliveryStatus, EventRef } from "../../domain/delivery";
+
+/**
+ * The `delivery` table: one row per delivery once something happened to it (an attempt, a hold, a
+ * restart). Nothing is written when a delivery is only handed out, so a first-try success costs this
+ * table one row. Quiltt batches also list their events in `batch_event`, so that an event is found
+ * through the batch that carried it.
+ */
+
+// No rowid behind the keys; the one index covers only rows not delivered (the owed, the failed and
+// the held: replay, the dashboard's counts, holding on disable), so a delivered row writes no entry.
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS delivery (
+  id TEXT PRIMARY KEY, round INTEGER NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL,
+  next_attempt_at INTEGER NOT NULL, events TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS delivery_unsettled ON delivery (status, created_at) WHERE status <> 'delivered';
+CREATE TABLE IF NOT EXISTS batch_event (event_id TEXT PRIMARY KEY, delivery_id TEXT NOT NULL) WITHOUT ROWID;
+`;
+
+export interface DeliveryRow {
+  readonly id: string;
+  readonly round: number;
+  readonly status: DeliveryStatus;
+  readonly attempts: number;
+  /** When the next attempt is due (pending, retrying); otherwise when it last changed. */
+  readonly nextAttemptAt: number;
+  readonly events: readonly EventRef[];
+  readonly createdAt: number;
+}
+
+/** What `deliveryOf` answers for one event. */
+export interface DeliveryView {
+  /** Null while the event has no delivery row (not attempted yet). */
+  readonly deliveryId: string | null;
+  readonly status: DeliveryStatus;
+  readonly attempts: number;
+  /** ISO time of the next attempt, while retrying. */
+  readonly nextAttemptAt: string | null;
+  readonly subscriptionDeleted: boolean;
+}
+
+export type UnsettledCounts = Record<Exclude<DeliveryStatus, "delivered">, number>;
+
+type Row = {
+  id: string; round: number; status: DeliveryStatus; attempts: number; next_attempt_at: number; events: string; created_at: number;
+};
+
+function rowOf(row: Row): DeliveryRow {
+  return {
+    id: row.id, round: row.round, status: row.status, attempts: row.attempts, nextAttemptAt: row.next_attempt_at,
+    events: JSON.parse(row.events) as EventRef[], createdAt: row.created_at,
+  };
+}
+
+export function viewOfDelivery(row: DeliveryRow, subscriptionDeleted: boolean): DeliveryView {
+  return {
+    deliveryId: row.id, status: row.status, attempts: row.attempts, subscriptionDeleted,
+    nextAttemptAt: row.status === "retrying" ? new Date(row.nextAttemptAt).toISOString() : null,
+  };
+}
+
+/** The item that starts this row's next attempt (bodies left out: the consumer reads them from the ledger). */
+export function nextItemOf(row: Pick<DeliveryRow, "id" | "round" | "attempts" | "events">): DeliveryItem {
+  return { id: row.id, round: row.round, attempt: row.attempts + 1, events: row.events.map(({ id, code }) => ({ id, code })) };
+}
+
+export class DeliveryStore {
+  constructor(private readonly sql: SqlStorage) {
+    sql.exec(SCHEMA);
+  }
+
+  get(id: string): DeliveryRow | null {
+    const row = this.sql.exec<Row>("SELECT * FROM delivery WHERE id = ?", id).toArray()[0];
+    return row ? rowOf(row) : null;
+  }
+
+  /** The delivery that carries this event: its own, or the Quiltt batch it went out in. */
+  ofEvent(eventId: string): DeliveryRow | null {
+    const own = this.get(eventId);
+    if (own) return own;
+    const batch = this.sql.exec<{ delivery_id: string }>("SELECT delivery_id FROM batch_event WHERE event_id = ?", eventId).toArray()[0];
+    return batch ? this.get(batch.delivery_id) : null;
+  }
+
+  /**
+   * Writes a delivery's state. A new row of a batch (an id that is not its one event's) also lists its
+   * events in `batch_event`.
+   */
+  put(row: DeliveryRow, now: number, isNew: boolean): void {
+    this.sql.exec(
+      `INSERT INTO delivery (id, round, status, attempts, next_attempt_at, events, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET round = excluded.round, status = excluded.status, attempts = excluded.attempts,
+         next_attempt_at = excluded.next_attempt_at, updated_at = excluded.updated_at`,
+      row.id, row.round, row.status, row.attempts, row.nextAttemptAt,
+      JSON.stringify(row.events.map(({ id, code }) => ({ id, code }))), row.createdAt, now,
+    );
+    if (isNew && !(row.events.length === 1 && row.events[0]?.id === row.id))
+      for (const event of row.events) this.sql.exec("INSERT OR REPLACE INTO batch_event (event_id, delivery_id) VALUES (?, ?)", event.id, row.id);
+  }
+
+  /** Records deliveries as held (the subscription is disabled), keeping their round and attempts. */
+  hold(items: readonly DeliveryItem[], now: number): void {
+    for (const item of items) {
+      const row = this.get(item.id);
+      this.put(row ? { ...row, status: "held" } : { ...item, status: "held", attempts: item.attempt - 1, nextAttemptAt: now, createdAt: item.acceptedAt ?? now }, now, !row);
+    }
+  }
+
+  /** On disable: everything owed is held, to be replayed. */
+  holdOwed(now: number): void {
+    this.sql.exec("UPDATE delivery SET status = 'held', updated_at = ? WHERE status IN ('pending', 'retrying')", now);
+  }
+
+  /** Starts each over in a new round (no attempts yet, due now); the items to enqueue for them. */
+  restart(rows: readonly Pick<DeliveryRow, "id" | "round" | "events" | "createdAt">[], now: number, isNew: boolean): DeliveryItem[] {
+    return rows.map((row) => {
+      const next = { ...row, round: row.round + 1, status: "pending" as const, attempts: 0, nextAttemptAt: now };
+      this.put(next, now, isNew);
+      return nextItemOf(next);
+    });
+  }
+
+  /** Failed and held deliveries created in the window, oldest first. */
+  replayable(since: number, until: number): DeliveryRow[] {
+    return this.sql
+      .exec<Row>(
+        "SELECT * FROM delivery WHERE status IN ('failed', 'held') AND created_at >= ? AND created_at <= ? ORDER BY created_at",
+        since, until,
+      )
+      .toArray()
+      .map(rowOf);
+  }
+
+  unsettledCounts(): UnsettledCounts {
+    const counts: UnsettledCounts = { pending: 0, retrying: 0, failed: 0, held: 0 };
+    const byStatus = this.sql.exec<{ status: keyof UnsettledCounts; count: number }>(
+      "SELECT status, COUNT(*) AS count FROM delivery WHERE status <> 'delivered' GROUP BY status",
+    );
+    for (const { status, count } of byStatus) counts[status] = count;
+    return counts;
+  }
+
+  /** Forgets delivered and failed deliveries last changed before `horizon`; what is owed or held stays. */
+  prune(horizon: number): void {
+    this.sql.exec(
+      "DELETE FROM batch_event WHERE delivery_id IN (SELECT id FROM delivery WHERE status IN ('delivered', 'failed') AND updated_at < ?)",
+      horizon,
+    );
+    this.sql.exec("DELETE FROM delivery WHERE status IN ('delivered', 'failed') AND updated_at < ?", horizon);
+  }
+}
