@@ -22,6 +22,8 @@ export interface Env {
   readonly ALLOW_HTTP_TARGETS?: string;
   readonly ALLOW_PRIVATE_TARGETS?: string;
   readonly OPS_WEBHOOK_URL?: string;
+  readonly MAX_SUBSCRIPTIONS?: string;
+  readonly BODY_READ_TIMEOUT_MS?: string;
 }
 
 export function subscriptionStub(env: Env, subscriptionId: string): DurableObjectStub<SubscriptionObject> {

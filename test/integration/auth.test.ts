@@ -130,6 +130,22 @@ describe("a missing API_TOKEN secret", () => {
     expect((await app.request("/health", {}, misconfigured)).status).toBe(200);
   });
 
+  it.each([
+    ["API_TOKEN", "x"],
+    ["API_TOKEN", "short-but-not-32-characters"],
+    ["INGEST_TOKEN", "ingest"],
+  ])("refuses a %s of %j: every request answers 500 naming it, no guessable token opens anything", async (name, value) => {
+    const weak = { ...env, [name]: value };
+    for (const [path, token] of [["/v1/event-types", value], ["/v1/event-types", API_TOKEN], ["/health", null]] as const) {
+      const response = await app.request(path, token ? { headers: { authorization: `Bearer ${token}` } } : {}, weak);
+      expect(response.status, path).toBe(500);
+      expect(await response.json()).toEqual({
+        error: "misconfigured",
+        message: `Configuration error: ${name} must be at least 32 characters long, got ${value.length}; generate one with \`openssl rand -base64 32\``,
+      });
+    }
+  });
+
   it("leaves INGEST_TOKEN optional: without it, only API_TOKEN ingests", async () => {
     const withoutIngest = { ...env, INGEST_TOKEN: undefined };
     const ingest = (token: string) =>

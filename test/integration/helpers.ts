@@ -6,8 +6,8 @@ import type { ReceivedRequest } from "../support/received-request";
 export { eventually } from "../support/eventually";
 export { makeEvent } from "../support/events";
 
-export const API_TOKEN = "test-api-token";
-export const INGEST_TOKEN = "test-ingest-token";
+export const API_TOKEN = "test-api-token-for-the-test-suite";
+export const INGEST_TOKEN = "test-ingest-token-for-the-test-suite";
 
 export function api(path: string, init: RequestInit & { token?: string | null; json?: unknown } = {}): Promise<Response> {
   const headers = new Headers(init.headers);
