@@ -1,5 +1,6 @@
 import type { QueueMessage } from "./delivery/messages";
 import type { EventLedger } from "./durable/event-ledger";
+import type { SessionGate } from "./durable/session-gate";
 import type { SubscriptionDirectory } from "./durable/subscription-directory";
 import type { SubscriptionObject } from "./durable/subscription-object";
 
@@ -8,7 +9,9 @@ export interface Env {
   readonly SUBSCRIPTIONS: DurableObjectNamespace<SubscriptionObject>;
   readonly DIRECTORY: DurableObjectNamespace<SubscriptionDirectory>;
   readonly EVENTS: DurableObjectNamespace<EventLedger>;
+  readonly SESSIONS: DurableObjectNamespace<SessionGate>;
   readonly SIGN_IN_LIMITER: RateLimit;
+  readonly API_AUTH_LIMITER: RateLimit;
 
   readonly API_TOKEN?: string;
   readonly INGEST_TOKEN?: string;
@@ -32,6 +35,10 @@ export function subscriptionStub(env: Env, subscriptionId: string): DurableObjec
 
 export function directoryStub(env: Env): DurableObjectStub<SubscriptionDirectory> {
   return env.DIRECTORY.get(env.DIRECTORY.idFromName("directory"));
+}
+
+export function sessionGateStub(env: Env): DurableObjectStub<SessionGate> {
+  return env.SESSIONS.get(env.SESSIONS.idFromName("sessions"));
 }
 
 /** Events are spread over this many ledger objects by the first byte of their uuid, so no one object sees every ingest. */

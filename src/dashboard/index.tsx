@@ -97,8 +97,8 @@ dashboard.post("/sign-in", securityHeaders, sameOriginOnly, async (c) => {
   return c.html(<SignInPage next={next} problem="That is not the API token." />, 401);
 });
 
-dashboard.post("/sign-out", ...action, (c) => {
-  signOut(c);
+dashboard.post("/sign-out", ...action, async (c) => {
+  await signOut(c);
   return c.redirect("/sign-in?signed-out", 303);
 });
 

@@ -5,12 +5,14 @@ import { HTTPException } from "hono/http-exception";
 import { tokensEqual } from "../api/auth";
 import { readBoundedText } from "../api/body";
 import { bytesToBase64 } from "../delivery/signature";
+import { sessionGateStub } from "../env";
 import type { AppEnv } from "../api/router";
 
 /**
  * The dashboard's sign-in. The cookie holds no copy of API_TOKEN: it holds its issue time and an HMAC of
  * it keyed with API_TOKEN, so it cannot be used as a bearer token, expires on its own, and every session
- * ends when the token is changed. State-changing POSTs need a same-origin Origin (or Sec-Fetch-Site) and
+ * ends when the token is changed. Signing out ends it on the server too: cookies issued before the last
+ * sign-out are refused (see SessionGate). State-changing POSTs need a same-origin Origin (or Sec-Fetch-Site) and
  * a form field holding an HMAC of the session (a token bound to it, which a cross-site page cannot read).
  */
 
@@ -33,13 +35,13 @@ async function hmac(key: string, message: string): Promise<string> {
 const sessionMac = (apiToken: string, issuedAt: number) => hmac(apiToken, `doorbell-session.${issuedAt}`);
 const csrfTokenOf = (apiToken: string, session: string) => hmac(apiToken, `doorbell-csrf.${session}`);
 
-/** Whether the session cookie's value was issued with this API_TOKEN within the session lifetime. */
-async function sessionIsValid(apiToken: string, session: string, now: number): Promise<boolean> {
+/** The session cookie's issue time, when it was issued with this API_TOKEN within the session lifetime; null otherwise. */
+async function sessionIssuedAt(apiToken: string, session: string, now: number): Promise<number | null> {
   const match = /^(\d{1,15})\.([\w-]{43})$/.exec(session);
-  if (!match?.[1] || !match[2]) return false;
+  if (!match?.[1] || !match[2]) return null;
   const issuedAt = Number(match[1]);
-  if (issuedAt > now || now - issuedAt > SESSION_TTL_SECONDS * 1000) return false;
-  return tokensEqual(match[2], await sessionMac(apiToken, issuedAt));
+  if (issuedAt > now || now - issuedAt > SESSION_TTL_SECONDS * 1000) return null;
+  return (await tokensEqual(match[2], await sessionMac(apiToken, issuedAt))) ? issuedAt : null;
 }
 
 const cookieOptions = { path: "/", secure: true, httpOnly: true, sameSite: "Strict" } as const;
@@ -52,7 +54,9 @@ export async function signIn(c: DashboardContext, apiToken: string, given: strin
   return true;
 }
 
-export function signOut(c: DashboardContext): void {
+/** Ends every session issued until now, this one included, on the server; then drops the cookie. */
+export async function signOut(c: DashboardContext): Promise<void> {
+  await sessionGateStub(c.env).endSessionsBefore(Date.now() + 1);
   deleteCookie(c, SESSION_COOKIE, cookieOptions);
 }
 
@@ -72,7 +76,8 @@ function signInRedirect(c: DashboardContext): Response {
 export const requireSession: MiddlewareHandler<DashboardEnv> = async (c, next) => {
   const apiToken = c.env.API_TOKEN;
   const session = getCookie(c, SESSION_COOKIE);
-  if (!apiToken || !session || !(await sessionIsValid(apiToken, session, Date.now()))) return signInRedirect(c);
+  const issuedAt = apiToken && session ? await sessionIssuedAt(apiToken, session, Date.now()) : null;
+  if (!apiToken || !session || issuedAt === null || issuedAt < (await sessionGateStub(c.env).notBefore())) return signInRedirect(c);
   c.set("csrfToken", await csrfTokenOf(apiToken, session));
   await next();
 };

@@ -196,6 +196,26 @@ describe("dashboard sign-in", () => {
     expect(cleared).toContain("Secure");
     expect(await (await request("/sign-in?signed-out")).text()).toContain("You are signed out.");
   });
+
+  it("ends the session on the server: after sign-out the old cookie opens no page and reveals no secret", async () => {
+    const session = await signIn();
+    const { id } = await createSubscription();
+    expect((await request(`/subscriptions/${id}`, { cookie: session.cookie })).status).toBe(200);
+    expect((await act(session, "/sign-out")).status).toBe(303);
+
+    for (const path of ["/", `/subscriptions/${id}`, "/events"]) {
+      const replayed = await request(path, { cookie: session.cookie });
+      expect(replayed.status, path).toBe(303);
+      expect(replayed.headers.get("location"), path).toMatch(/^\/sign-in/);
+    }
+    const secret = await act(session, `/subscriptions/${id}/secret`);
+    expect(secret.status).toBe(303);
+    expect(secret.headers.get("location")).toBe("/sign-in");
+    expect(await secret.text()).not.toContain("whsec_");
+
+    const again = await signIn(); // a new sign-in is not held back by the old one's end
+    expect((await request("/", { cookie: again.cookie })).status).toBe(200);
+  });
 });
 
 describe("dashboard CSRF protection", () => {
