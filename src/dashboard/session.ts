@@ -60,9 +60,19 @@ export async function signOut(c: DashboardContext): Promise<void> {
   deleteCookie(c, SESSION_COOKIE, cookieOptions);
 }
 
-/** Where to go after signing in: a path on this site only, never another origin. */
+/**
+ * Where to go after signing in: a path on this site only. Browsers strip tabs and newlines and read `\`
+ * as `/`, so `/\t/evil.example` is `//evil.example`: the path is judged as a browser resolves it, and
+ * any control character is refused outright.
+ */
 export function safeNext(next: string | undefined): string {
-  return next && /^\/(?![/\\])/.test(next) ? next : "/";
+  // eslint-disable-next-line no-control-regex
+  if (!next?.startsWith("/") || /[\u0000-\u001f\u007f]/.test(next)) return "/";
+  const base = new URL("https://doorbell.invalid/");
+  const resolved = URL.parse(next, base);
+  if (resolved?.origin !== base.origin) return "/";
+  const path = `${resolved.pathname}${resolved.search}${resolved.hash}`;
+  return path.startsWith("//") ? "/" : path;
 }
 
 /** The sign-in page, remembering where the visitor wanted to go (GET requests only). */

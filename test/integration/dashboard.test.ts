@@ -164,11 +164,24 @@ describe("dashboard sign-in", () => {
     expect(chunked.headers.get("set-cookie")).toBeNull();
   });
 
-  it("never sends a signed-in visitor off the site", async () => {
-    for (const next of ["//evil.example/", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"]) {
-      const response = await submit("/sign-in", { token: API_TOKEN, next });
-      expect(response.headers.get("location"), next).toBe("/");
-    }
+  it.each([
+    "//evil.example/", "https://evil.example/", "/\\evil.example", "/\\/evil.example", "javascript:alert(1)",
+    "/\t/evil.example/x", "/\n/evil.example/x", "/\r\n//evil.example", "/\u0000/evil.example", "/.//evil.example/x", "/./\\evil.example",
+    "%2F%2Fevil.example", "http:evil.example", "///evil.example", "[//evil.example]", "//[",
+  ])("never sends a signed-in visitor off the site: next=%j goes to /", async (next) => {
+    const response = await submit("/sign-in", { token: API_TOKEN, next });
+    expect(response.status).toBe(303);
+    expect(response.headers.get("location")).toBe("/");
+  });
+
+  it.each([
+    ["/events?uuid=x", "/events?uuid=x"],
+    ["/subscriptions/wh_x#attempts", "/subscriptions/wh_x#attempts"],
+    ["/%2F%2Fevil.example", "/%2F%2Fevil.example"], // a path on this site: the browser does not decode it into a host
+    ["/a/../events", "/events"],
+  ])("keeps next=%j on the site as %j", async (next, location) => {
+    const response = await submit("/sign-in", { token: API_TOKEN, next });
+    expect(response.headers.get("location")).toBe(location);
   });
 
   it("refuses a sign-in posted from another site", async () => {
