@@ -68,9 +68,9 @@ export async function signOut(c: DashboardContext): Promise<void> {
 export function safeNext(next: string | undefined): string {
   // eslint-disable-next-line no-control-regex
   if (!next?.startsWith("/") || /[\u0000-\u001f\u007f]/.test(next)) return "/";
-  const base = new URL("https://doorbell.invalid/");
+  const base = "https://doorbell.invalid";
   const resolved = URL.parse(next, base);
-  if (resolved?.origin !== base.origin) return "/";
+  if (resolved?.origin !== base) return "/";
   const path = `${resolved.pathname}${resolved.search}${resolved.hash}`;
   return path.startsWith("//") ? "/" : path;
 }
