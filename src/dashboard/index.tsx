@@ -6,6 +6,7 @@ import {
   createSubscription, deleteSubscription, refusal, replayDeliveries, revealSecret, rotateSecret, subscriptionStubFor, updateSubscription,
   viewSubscription,
 } from "../api/subscription-service";
+import { clientAddress } from "../api/auth";
 import { redeliverEvent } from "../api/event-lookup";
 import { SubscriptionCreateRequest, SubscriptionUpdateRequest } from "../domain/subscription";
 import type { Env } from "../env";
@@ -89,7 +90,7 @@ dashboard.post("/sign-in", securityHeaders, sameOriginOnly, async (c) => {
   const apiToken = c.env.API_TOKEN;
   if (!apiToken) return misconfigured(c);
   // Cloudflare sets the client's address; a guesser gets 10 tries a minute from each one, before its form is read.
-  const { success } = await c.env.SIGN_IN_LIMITER.limit({ key: c.req.header("cf-connecting-ip") ?? "unknown" });
+  const { success } = await c.env.SIGN_IN_LIMITER.limit({ key: clientAddress(c) });
   const form = await readForm(c);
   const next = safeNext(form.next);
   if (!success) return c.html(<SignInPage next={next} problem="Too many sign-in attempts from here: wait a minute." />, 429);

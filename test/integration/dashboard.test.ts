@@ -1,7 +1,7 @@
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import {
-  API_TOKEN, INGEST_TOKEN, api, bucket, createSubscription, eventually, getSubscription, ingest, makeEvent, received, receiverUrl,
+  API_TOKEN, INGEST_TOKEN, api, bucket, clientAddressHeader, createSubscription, eventually, getSubscription, ingest, makeEvent, received, receiverUrl,
 } from "./helpers";
 
 const ORIGIN = "https://doorbell.test";
@@ -14,13 +14,10 @@ interface Session {
   readonly csrf: string;
 }
 
-/** Each request from an address of its own (unless it names one), so that tests stay under the sign-in limit per address. */
-let clients = 0;
-
 function request(path: string, init: RequestInit & { cookie?: string } = {}): Promise<Response> {
   const headers = new Headers(init.headers);
   if (init.cookie) headers.set("cookie", init.cookie);
-  if (!headers.has("cf-connecting-ip")) headers.set("cf-connecting-ip", `198.51.100.${++clients % 250}`);
+  if (!headers.has("cf-connecting-ip")) headers.set("cf-connecting-ip", clientAddressHeader()); // under the sign-in limit per address
   return SELF.fetch(`${ORIGIN}${path}`, { ...init, headers, redirect: "manual" });
 }
 

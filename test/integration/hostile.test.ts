@@ -2,7 +2,7 @@ import { SELF, env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { app } from "../../src/api/app";
 import type { SubscriptionView } from "../../src/domain/subscription";
-import { API_TOKEN, INGEST_TOKEN, api, createSubscription, makeEvent } from "./helpers";
+import { API_TOKEN, INGEST_TOKEN, api, clientAddressHeader, createSubscription, makeEvent } from "./helpers";
 
 /**
  * Hostile and malformed requests, one table across every route. Each must get a 4xx JSON error (never
@@ -259,7 +259,7 @@ const TABLE: HostileRequest[] = [
 ];
 
 async function send(row: HostileRequest, targetId: string): Promise<Response> {
-  const headers = new Headers();
+  const headers = new Headers({ "cf-connecting-ip": clientAddressHeader() });
   const authorization = row.authorization === undefined ? `Bearer ${API_TOKEN}` : row.authorization;
   if (authorization !== null) headers.set("authorization", authorization);
   const contentType = row.contentType === undefined ? (row.body === undefined ? null : "application/json") : row.contentType;
