@@ -3,6 +3,7 @@ import { errorResponse, notFound } from "./errors";
 import { requireToken } from "./auth";
 import { eventTypes } from "./event-types";
 import { events } from "./events";
+import { docs } from "./docs";
 import { createRouter } from "./router";
 import { dashboard } from "../dashboard";
 import { subscriptions } from "./subscriptions";
@@ -27,6 +28,7 @@ app.use("/v1/*", requireToken());
 app.route("/v1/webhooks/subscriptions", subscriptions);
 app.route("/v1/events", events);
 app.route("/v1/event-types", eventTypes);
+app.route("/", docs);
 app.route("/", dashboard);
 
 app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
@@ -43,21 +45,3 @@ app.doc31("/openapi.json", {
     description: "Webhook notifications on Cloudflare's edge: ingest change events, deliver them signed, retried and logged.",
   },
 });
-
-/** An interactive reference rendered from /openapi.json by Swagger UI, served from our own static assets. */
-app.get("/docs", (c) =>
-  c.html(`<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <meta name="viewport" content="width=device-width, initial-scale=1">
-  <title>Doorbell API reference</title>
-  <link rel="stylesheet" href="/docs/swagger-ui.css">
-</head>
-<body>
-  <div id="reference"></div>
-  <script src="/docs/swagger-ui-bundle.js"></script>
-  <script>SwaggerUIBundle({ url: "/openapi.json", dom_id: "#reference", tryItOutEnabled: true, persistAuthorization: true });</script>
-</body>
-</html>`),
-);

@@ -4,6 +4,7 @@ import { csrf } from "hono/csrf";
 import { HTTPException } from "hono/http-exception";
 import { tokensEqual } from "../api/auth";
 import { readBoundedText } from "../api/body";
+import { pageSecurityHeaders } from "../api/security-headers";
 import { bytesToBase64 } from "../delivery/signature";
 import { sessionGateStub } from "../env";
 import type { AppEnv } from "../api/router";
@@ -114,12 +115,7 @@ export async function readForm(c: DashboardContext): Promise<Record<string, stri
   return form;
 }
 
-/** Pages hold subscription data: never cached, never framed, scripts and styles from this origin only. */
-export const securityHeaders: MiddlewareHandler<DashboardEnv> = async (c, next) => {
-  await next();
-  c.header("content-security-policy",
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
-  c.header("x-content-type-options", "nosniff");
-  c.header("referrer-policy", "same-origin");
-  c.header("cache-control", "no-store");
-};
+/** Pages hold subscription data: scripts and styles from this origin only. */
+export const securityHeaders: MiddlewareHandler<DashboardEnv> = pageSecurityHeaders(
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+);
