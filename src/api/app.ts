@@ -24,6 +24,11 @@ app.use("*", async (c, next) => {
 
 app.get("/health", (c) => c.json({ ok: true }));
 
+// Every API answer is private, and some carry a signing secret (create, GET .../secret, rotate): no cache keeps any.
+app.use("/v1/*", async (c, next) => {
+  await next();
+  c.header("cache-control", "no-store");
+});
 app.use("/v1/*", requireToken());
 app.route("/v1/webhooks/subscriptions", subscriptions);
 app.route("/v1/events", events);

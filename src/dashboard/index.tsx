@@ -89,11 +89,11 @@ dashboard.get("/sign-in", securityHeaders, (c) => {
 dashboard.post("/sign-in", securityHeaders, sameOriginOnly, async (c) => {
   const apiToken = c.env.API_TOKEN;
   if (!apiToken) return misconfigured(c);
-  // Cloudflare sets the client's address; a guesser gets 10 tries a minute from each one, before its form is read.
+  // Cloudflare sets the client's address; a guesser gets 10 tries a minute from each one. A refused one's form is never read.
   const { success } = await c.env.SIGN_IN_LIMITER.limit({ key: clientAddress(c) });
+  if (!success) return c.html(<SignInPage next="/" problem="Too many sign-in attempts from here: wait a minute." />, 429);
   const form = await readForm(c);
   const next = safeNext(form.next);
-  if (!success) return c.html(<SignInPage next={next} problem="Too many sign-in attempts from here: wait a minute." />, 429);
   if (await signIn(c, apiToken, form.token ?? "")) return c.redirect(next, 303);
   return c.html(<SignInPage next={next} problem="That is not the API token." />, 401);
 });

@@ -246,6 +246,7 @@ const TABLE: HostileRequest[] = [
   ingest("one bad event in a batch refuses the valid one too", JSON.stringify([eventBody(), eventBody({ code: "" })])),
   ingest("1,001 events", oversizeEvents, 413),
   ingest("one event over 64 KiB", JSON.stringify(eventBody({ padding: "p".repeat(70 * 1024) })), 413),
+  ingest("5 MiB of nested arrays, refused before parsing", "[".repeat(2.5 * 1024 * 1024) + "]".repeat(2.5 * 1024 * 1024), 422, { field: "body" }),
   ingest("body over 5 MiB", `[${" ".repeat(5 * 1024 * 1024)}]`, 413),
   ingest("wrong token", JSON.stringify(eventBody()), 401, { authorization: "Bearer wrong" }),
 
