@@ -12,9 +12,10 @@ import type { AppEnv } from "../api/router";
 /**
  * The dashboard's sign-in. The cookie holds no copy of API_TOKEN: it holds its issue time and an HMAC of
  * it keyed with API_TOKEN, so it cannot be used as a bearer token, expires on its own, and every session
- * ends when the token is changed. Signing out ends it on the server too: cookies issued before the last
- * sign-out are refused (see SessionGate). State-changing POSTs need a same-origin Origin (or Sec-Fetch-Site) and
- * a form field holding an HMAC of the session (a token bound to it, which a cross-site page cannot read).
+ * ends when the token is changed. Signing out ends it on the server too: cookies issued before the
+ * last sign-out are refused (see SessionGate). State-changing POSTs need a same-origin Origin (or
+ * Sec-Fetch-Site) and a form field holding an HMAC of the session (a token bound to it, which a
+ * cross-site page cannot read).
  */
 
 export type DashboardEnv = AppEnv & { Variables: { csrfToken: string; form?: Record<string, string> } };
