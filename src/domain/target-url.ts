@@ -72,15 +72,18 @@ export function classifyHost(hostname: string): HostClass {
   return embedded && classifyIpv4(embedded) !== "public" ? "local-name" : "public";
 }
 
-/** An IPv4 address spelled inside a name, as wildcard DNS services read it: `10.0.0.1.x.io`, `app-10-0-0-1.x.io`, `0a000001.x.io`. */
+/**
+ * An IPv4 address spelled inside a name, as wildcard DNS services read it: `10.0.0.1.x.io`,
+ * `app-10-0-0-1.x.io`. (Their hex spelling is left alone: 8 hex digits are also what preview
+ * deployments, Cloudflare Pages' among them, put in their names.)
+ */
 function embeddedIpv4(host: string): number[] | null {
   const parts = host.split(/[.-]/);
   for (let i = 0; i + 4 <= parts.length; i++) {
     const spelled = parseIpv4(parts.slice(i, i + 4).join("."));
     if (spelled) return spelled;
   }
-  const hex = parts.find((part) => /^[0-9a-f]{8}$/.test(part));
-  return hex ? [0, 2, 4, 6].map((at) => parseInt(hex.slice(at, at + 2), 16)) : null;
+  return null;
 }
 
 function parseIpv4(host: string): number[] | null {
