@@ -1,8 +1,8 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
-const TEST_API_TOKEN = "test-api-token";
-const TEST_INGEST_TOKEN = "test-ingest-token";
+const TEST_API_TOKEN = "test-api-token-for-the-test-suite";
+const TEST_INGEST_TOKEN = "test-ingest-token-for-the-test-suite";
 /** Signs operational alerts in tests; base64 of 32 bytes, like a real secret. */
 const TEST_OPS_WEBHOOK_SECRET = "whsec_ZG9vcmJlbGwtdGVzdC1vcHMtc2VjcmV0LTMyYnl0ZXM=";
 

@@ -14,6 +14,10 @@ export interface Config {
   readonly connectionsPerInvocation: number;
   readonly targetPolicy: TargetPolicy;
   readonly opsWebhookUrl: string | null;
+  /** Past this many subscriptions, creating another is refused (409): it bounds the fan-out of one event. */
+  readonly maxSubscriptions: number;
+  /** A request body that has not fully arrived by then is refused (408), so a trickled body cannot hold a request open. */
+  readonly bodyReadTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -46,7 +50,21 @@ function optionalUrl(vars: RawVars, name: string): string | null {
   return raw;
 }
 
+/** Bearer tokens are guessable below this length; a shorter one is a configuration error, not a weak deployment. */
+export const MIN_TOKEN_LENGTH = 32;
+
+function checkToken(vars: RawVars, name: string): void {
+  const raw = vars[name];
+  if (raw === undefined || raw === "") return; // a missing API_TOKEN has its own refusal; INGEST_TOKEN is optional
+  if (typeof raw !== "string" || raw.length < MIN_TOKEN_LENGTH)
+    throw new ConfigError(
+      `Configuration error: ${name} must be at least ${MIN_TOKEN_LENGTH} characters long, got ${typeof raw === "string" ? raw.length : 0}; generate one with \`openssl rand -base64 32\``,
+    );
+}
+
 export function parseConfig(vars: RawVars): Config {
+  checkToken(vars, "API_TOKEN");
+  checkToken(vars, "INGEST_TOKEN");
   return {
     deliveryTimeoutMs: integer(vars, "DELIVERY_TIMEOUT_MS", 5000, 1, 15 * 60 * 1000),
     retryDelaySeconds: integer(vars, "RETRY_DELAY_SECONDS", 300, 0, 12 * 60 * 60),
@@ -57,6 +75,8 @@ export function parseConfig(vars: RawVars): Config {
     connectionsPerInvocation: integer(vars, "CONNECTIONS_PER_INVOCATION", 6, 1, 1000),
     targetPolicy: { allowHttp: flag(vars, "ALLOW_HTTP_TARGETS"), allowPrivate: flag(vars, "ALLOW_PRIVATE_TARGETS") },
     opsWebhookUrl: optionalUrl(vars, "OPS_WEBHOOK_URL"),
+    maxSubscriptions: integer(vars, "MAX_SUBSCRIPTIONS", 1000, 1, 1_000_000),
+    bodyReadTimeoutMs: integer(vars, "BODY_READ_TIMEOUT_MS", 10_000, 1, 60_000),
   };
 }
 

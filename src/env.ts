@@ -1,5 +1,6 @@
 import { shardOf } from "./domain/shard";
 import type { EventLedger } from "./durable/event-ledger";
+import type { SessionGate } from "./durable/session-gate";
 import type { SubscriptionDirectory } from "./durable/subscription-directory";
 import type { SubscriptionObject } from "./durable/subscription-object";
 
@@ -24,6 +25,10 @@ export function subscriptionStub(env: Env, subscriptionId: string): DurableObjec
 
 export function directoryStub(env: Env): DurableObjectStub<SubscriptionDirectory> {
   return env.DIRECTORY.get(env.DIRECTORY.idFromName("directory"));
+}
+
+export function sessionGateStub(env: Env): DurableObjectStub<SessionGate> {
+  return env.SESSIONS.get(env.SESSIONS.idFromName("sessions"));
 }
 
 /** Events are spread over this many ledger objects by a hash of their id, so no one object sees every ingest. */

@@ -4,6 +4,7 @@ import type { QueueMessage } from "./delivery/messages";
 import type { Env } from "./env";
 
 export { EventLedger } from "./durable/event-ledger";
+export { SessionGate } from "./durable/session-gate";
 export { SubscriptionDirectory } from "./durable/subscription-directory";
 export { SubscriptionObject } from "./durable/subscription-object";
 

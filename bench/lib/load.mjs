@@ -2,8 +2,8 @@
 import { randomUUID } from "node:crypto";
 import { sleep } from "./processes.mjs";
 
-export const API_TOKEN = "bench-api-token";
-export const INGEST_TOKEN = "bench-ingest-token";
+export const API_TOKEN = "bench-api-token-for-benchmark-runs";
+export const INGEST_TOKEN = "bench-ingest-token-for-benchmark-runs";
 
 /** A Quable event shaped like the SPEC's seed example (about 850 bytes of JSON). */
 export function makeEvent(code) {

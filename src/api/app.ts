@@ -3,6 +3,7 @@ import { errorResponse, notFound } from "./errors";
 import { requireToken } from "./auth";
 import { eventTypes } from "./event-types";
 import { events } from "./events";
+import { docs } from "./docs";
 import { createRouter } from "./router";
 import { dashboard } from "../dashboard";
 import { subscriptions } from "./subscriptions";
@@ -23,10 +24,16 @@ app.use("*", async (c, next) => {
 
 app.get("/health", (c) => c.json({ ok: true }));
 
+// Every API answer is private, and some carry a signing secret (create, GET .../secret, rotate): no cache keeps any.
+app.use("/v1/*", async (c, next) => {
+  await next();
+  c.header("cache-control", "no-store");
+});
 app.use("/v1/*", requireToken());
 app.route("/v1/webhooks/subscriptions", subscriptions);
 app.route("/v1/events", events);
 app.route("/v1/event-types", eventTypes);
+app.route("/", docs);
 app.route("/", dashboard);
 
 app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
@@ -43,21 +50,3 @@ app.doc31("/openapi.json", {
     description: "Webhook notifications on Cloudflare's edge: ingest change events, deliver them signed, retried and logged.",
   },
 });
-
-/** An interactive reference rendered from /openapi.json by Swagger UI, served from our own static assets. */
-app.get("/docs", (c) =>
-  c.html(`<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <meta name="viewport" content="width=device-width, initial-scale=1">
-  <title>Doorbell API reference</title>
-  <link rel="stylesheet" href="/docs/swagger-ui.css">
-</head>
-<body>
-  <div id="reference"></div>
-  <script src="/docs/swagger-ui-bundle.js"></script>
-  <script>SwaggerUIBundle({ url: "/openapi.json", dom_id: "#reference", tryItOutEnabled: true, persistAuthorization: true });</script>
-</body>
-</html>`),
-);

@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "./router";
 import { ApiError } from "./errors";
 
@@ -20,9 +20,18 @@ function bearerToken(header: string | undefined): string | null {
 
 export type Scope = "all" | "ingest";
 
+/** The client's address as Cloudflare sets it (one shared bucket for clients without one, which only happens locally). */
+export function clientAddress(c: Context): string {
+  return c.req.header("cf-connecting-ip") ?? "unknown";
+}
+
+/** How long a client whose failures went past the limit waits; the limiter's period (wrangler.toml). */
+const AUTH_LIMIT_PERIOD_SECONDS = 60;
+
 /**
  * `API_TOKEN` opens every `/v1/*` route; `INGEST_TOKEN` (optional) opens only `POST /v1/events`.
- * Without an `API_TOKEN` secret the API answers 500, never opens up.
+ * Without an `API_TOKEN` secret the API answers 500, never opens up. Failures are counted per client
+ * address: past 10 a minute, the next ones answer 429 with Retry-After instead of 401.
  */
 export function requireToken(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -36,7 +45,14 @@ export function requireToken(): MiddlewareHandler<AppEnv> {
       granted = await tokensEqual(token, apiToken);
       if (!granted && isIngest && ingestToken) granted = await tokensEqual(token, ingestToken);
     }
-    if (!granted) throw new ApiError(401, "unauthorized", "a valid bearer token is required");
+    if (!granted) {
+      const { success } = await c.env.API_AUTH_LIMITER.limit({ key: clientAddress(c) });
+      if (!success) {
+        c.header("retry-after", String(AUTH_LIMIT_PERIOD_SECONDS));
+        throw new ApiError(429, "too_many_requests", "too many failed authentications from this address; wait a minute");
+      }
+      throw new ApiError(401, "unauthorized", "a valid bearer token is required");
+    }
     await next();
   };
 }

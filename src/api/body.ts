@@ -1,5 +1,10 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { ApiError } from "./errors";
+import { configOf } from "../config";
+import { jsonTextNestsDeeperThan } from "../domain/json-depth";
+import { ApiError, ValidationFailed } from "./errors";
+
+/** How deep a request body's objects and arrays may nest; checked on the raw text, before parsing. */
+export const MAX_BODY_NESTING = 32;
 
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
 
@@ -13,7 +18,11 @@ export async function readBodyText(c: Context, maxBytes: number): Promise<string
   return readBoundedText(c, maxBytes);
 }
 
-/** Reads a request body of any media type as strict UTF-8 text: 413 past `maxBytes` (declared or streamed), 400 for bytes that are not UTF-8. */
+/**
+ * Reads a request body of any media type as strict UTF-8 text: 413 past `maxBytes` (declared or
+ * streamed), 408 when it has not all arrived within BODY_READ_TIMEOUT_MS (a body trickled a byte at a
+ * time would otherwise hold the request open), 400 for bytes that are not UTF-8.
+ */
 export async function readBoundedText(c: Context, maxBytes: number): Promise<string> {
   const tooLarge = new ApiError(413, "payload_too_large", `the body is larger than ${formatBytes(maxBytes)}`);
   const declared = Number(c.req.header("content-length"));
@@ -24,15 +33,24 @@ export async function readBoundedText(c: Context, maxBytes: number): Promise<str
   const body = c.req.raw.body;
   if (body) {
     const reader = body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      length += value.byteLength;
-      if (length > maxBytes) {
-        await reader.cancel();
-        throw tooLarge;
+    const timeoutMs = configOf(c.env as object).bodyReadTimeoutMs;
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new ApiError(408, "request_timeout", `the body did not arrive within ${timeoutMs / 1000} s`)), timeoutMs);
+    });
+    try {
+      for (;;) {
+        const { done, value } = await Promise.race([reader.read(), deadline]);
+        if (done) break;
+        length += value.byteLength;
+        if (length > maxBytes) throw tooLarge;
+        chunks.push(value);
       }
-      chunks.push(value);
+    } catch (error) {
+      await reader.cancel().catch(() => undefined);
+      throw error;
+    } finally {
+      clearTimeout(timer);
     }
   }
   const bytes = await new Blob(chunks).bytes();
@@ -43,7 +61,9 @@ export async function readBoundedText(c: Context, maxBytes: number): Promise<str
   }
 }
 
-export function parseJson(text: string): unknown {
+/** Parses a JSON body; 422 (before parsing) when it nests deeper than `maxDepth`, 400 when it is not JSON. */
+export function parseJson(text: string, maxDepth = MAX_BODY_NESTING): unknown {
+  if (jsonTextNestsDeeperThan(text, maxDepth)) throw new ValidationFailed({ body: [`must not nest objects and arrays more than ${maxDepth} deep`] });
   try {
     return JSON.parse(text);
   } catch {

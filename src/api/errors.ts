@@ -28,7 +28,7 @@ export const notFound = (what: string) => new ApiError(404, "not_found", `${what
 
 const CODE_OF_STATUS: Partial<Record<number, string>> = {
   400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed", 409: "conflict",
-  413: "payload_too_large", 415: "unsupported_media_type", 503: "unavailable",
+  408: "request_timeout", 413: "payload_too_large", 415: "unsupported_media_type", 429: "too_many_requests", 503: "unavailable",
 };
 
 /** The one place where thrown errors become responses. */

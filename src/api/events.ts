@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { Event, EventBatchRequest, MAX_REQUEST_BYTES, parseEventBatch } from "../domain/event";
+import { Event, EventBatchRequest, MAX_EVENT_NESTING, MAX_REQUEST_BYTES, parseEventBatch } from "../domain/event";
 import { NotEnqueued, fanOut } from "../delivery/fan-out";
 import { DELIVERY_STATUSES } from "../domain/delivery";
 import { jsonBody, parseJson, readBodyText } from "./body";
@@ -63,7 +63,8 @@ events.openAPIRegistry.registerPath({
 });
 
 events.post("/", async (c) => {
-  const parsed = parseEventBatch(parseJson(await readBodyText(c, MAX_REQUEST_BYTES)));
+  // An event may nest 32 deep, inside `{"events": [...]}`: two levels more for the body as a whole.
+  const parsed = parseEventBatch(parseJson(await readBodyText(c, MAX_REQUEST_BYTES), MAX_EVENT_NESTING + 2));
   if (parsed.kind === "too_large") throw new ApiError(413, "payload_too_large", parsed.message);
   if (parsed.kind === "invalid") throw new ValidationFailed(parsed.errors);
   try {

@@ -49,6 +49,10 @@ export async function viewSubscription(env: Env, id: string): Promise<Subscripti
 
 export async function createSubscription(env: Env, input: SubscriptionCreate): Promise<SubscriptionView & { secret: string }> {
   checkTarget(env, input.targetUrl);
+  // Every event fans out to each matching subscription: the cap bounds that (concurrent creates may pass it by a few).
+  const { maxSubscriptions } = configOf(env);
+  if ((await directoryStub(env).page(0, 0)).total >= maxSubscriptions)
+    throw new ApiError(409, "conflict", `there are already ${maxSubscriptions} subscriptions, the most allowed (MAX_SUBSCRIPTIONS); delete one first`);
   const id = newSubscriptionId();
   const created = await subscriptionStub(env, id).create(id, input);
   await directoryStub(env).put(id, Date.now(), input.eventTypes);

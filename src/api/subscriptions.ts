@@ -73,7 +73,7 @@ subscriptions.openapi(
     method: "post", path: "/", tags, security: BEARER_SECURITY, summary: "Create a subscription", middleware: [readBody],
     description: "The `secret` (for verifying signatures) is shown in full only here and at `GET .../{id}/secret`.",
     request: { body: { required: true, content: { "application/json": { schema: SubscriptionCreateRequest } } } },
-    responses: { 201: json(SubscriptionWithSecret, "Created"), ...invalidResponse },
+    responses: { 201: json(SubscriptionWithSecret, "Created"), 409: json(ErrorBody, "Already at MAX_SUBSCRIPTIONS (1,000 by default)"), ...invalidResponse },
   }),
   async (c) => c.json(await createSubscription(c.env, c.req.valid("json")), 201),
   bodyHook,

@@ -7,6 +7,7 @@ import {
   createSubscription, deleteSubscription, refusal, replayDeliveries, revealSecret, rotateSecret, subscriptionStubFor, updateSubscription,
   viewSubscription,
 } from "../api/subscription-service";
+import { clientAddress } from "../api/auth";
 import { redeliverEvent } from "../api/event-lookup";
 import { SubscriptionCreateRequest, SubscriptionUpdateRequest } from "../domain/subscription";
 import type { Env } from "../env";
@@ -89,17 +90,17 @@ dashboard.get("/sign-in", securityHeaders, (c) => {
 dashboard.post("/sign-in", securityHeaders, sameOriginOnly, async (c) => {
   const apiToken = c.env.API_TOKEN;
   if (!apiToken) return misconfigured(c);
-  // Cloudflare sets the client's address; a guesser gets 10 tries a minute from each one, before its form is read.
-  const { success } = await c.env.SIGN_IN_LIMITER.limit({ key: c.req.header("cf-connecting-ip") ?? "unknown" });
+  // Cloudflare sets the client's address; a guesser gets 10 tries a minute from each one. A refused one's form is never read.
+  const { success } = await c.env.SIGN_IN_LIMITER.limit({ key: clientAddress(c) });
+  if (!success) return c.html(<SignInPage next="/" problem="Too many sign-in attempts from here: wait a minute." />, 429);
   const form = await readForm(c);
   const next = safeNext(form.next);
-  if (!success) return c.html(<SignInPage next={next} problem="Too many sign-in attempts from here: wait a minute." />, 429);
   if (await signIn(c, apiToken, form.token ?? "")) return c.redirect(next, 303);
   return c.html(<SignInPage next={next} problem="That is not the API token." />, 401);
 });
 
-dashboard.post("/sign-out", ...action, (c) => {
-  signOut(c);
+dashboard.post("/sign-out", ...action, async (c) => {
+  await signOut(c);
   return c.redirect("/sign-in?signed-out", 303);
 });
 

@@ -4,14 +4,18 @@ import { csrf } from "hono/csrf";
 import { HTTPException } from "hono/http-exception";
 import { tokensEqual } from "../api/auth";
 import { readBoundedText } from "../api/body";
+import { pageSecurityHeaders } from "../api/security-headers";
 import { bytesToBase64 } from "../delivery/signature";
+import { sessionGateStub } from "../env";
 import type { AppEnv } from "../api/router";
 
 /**
  * The dashboard's sign-in. The cookie holds no copy of API_TOKEN: it holds its issue time and an HMAC of
  * it keyed with API_TOKEN, so it cannot be used as a bearer token, expires on its own, and every session
- * ends when the token is changed. State-changing POSTs need a same-origin Origin (or Sec-Fetch-Site) and
- * a form field holding an HMAC of the session (a token bound to it, which a cross-site page cannot read).
+ * ends when the token is changed. Signing out ends it on the server too: cookies issued before the
+ * last sign-out are refused (see SessionGate). State-changing POSTs need a same-origin Origin (or
+ * Sec-Fetch-Site) and a form field holding an HMAC of the session (a token bound to it, which a
+ * cross-site page cannot read).
  */
 
 export type DashboardEnv = AppEnv & { Variables: { csrfToken: string; form?: Record<string, string> } };
@@ -33,13 +37,13 @@ async function hmac(key: string, message: string): Promise<string> {
 const sessionMac = (apiToken: string, issuedAt: number) => hmac(apiToken, `doorbell-session.${issuedAt}`);
 const csrfTokenOf = (apiToken: string, session: string) => hmac(apiToken, `doorbell-csrf.${session}`);
 
-/** Whether the session cookie's value was issued with this API_TOKEN within the session lifetime. */
-async function sessionIsValid(apiToken: string, session: string, now: number): Promise<boolean> {
+/** The session cookie's issue time, when it was issued with this API_TOKEN within the session lifetime; null otherwise. */
+async function sessionIssuedAt(apiToken: string, session: string, now: number): Promise<number | null> {
   const match = /^(\d{1,15})\.([\w-]{43})$/.exec(session);
-  if (!match?.[1] || !match[2]) return false;
+  if (!match?.[1] || !match[2]) return null;
   const issuedAt = Number(match[1]);
-  if (issuedAt > now || now - issuedAt > SESSION_TTL_SECONDS * 1000) return false;
-  return tokensEqual(match[2], await sessionMac(apiToken, issuedAt));
+  if (issuedAt > now || now - issuedAt > SESSION_TTL_SECONDS * 1000) return null;
+  return (await tokensEqual(match[2], await sessionMac(apiToken, issuedAt))) ? issuedAt : null;
 }
 
 const cookieOptions = { path: "/", secure: true, httpOnly: true, sameSite: "Strict" } as const;
@@ -52,13 +56,25 @@ export async function signIn(c: DashboardContext, apiToken: string, given: strin
   return true;
 }
 
-export function signOut(c: DashboardContext): void {
+/** Ends every session issued until now, this one included, on the server; then drops the cookie. */
+export async function signOut(c: DashboardContext): Promise<void> {
+  await sessionGateStub(c.env).endSessionsBefore(Date.now() + 1);
   deleteCookie(c, SESSION_COOKIE, cookieOptions);
 }
 
-/** Where to go after signing in: a path on this site only, never another origin. */
+/**
+ * Where to go after signing in: a path on this site only. Browsers strip tabs and newlines and read `\`
+ * as `/`, so `/\t/evil.example` is `//evil.example`: the path is judged as a browser resolves it, and
+ * any control character is refused outright.
+ */
 export function safeNext(next: string | undefined): string {
-  return next && /^\/(?![/\\])/.test(next) ? next : "/";
+  // eslint-disable-next-line no-control-regex
+  if (!next?.startsWith("/") || /[\u0000-\u001f\u007f]/.test(next)) return "/";
+  const base = "https://doorbell.invalid";
+  const resolved = URL.parse(next, base);
+  if (resolved?.origin !== base) return "/";
+  const path = `${resolved.pathname}${resolved.search}${resolved.hash}`;
+  return path.startsWith("//") ? "/" : path;
 }
 
 /** The sign-in page, remembering where the visitor wanted to go (GET requests only). */
@@ -72,7 +88,8 @@ function signInRedirect(c: DashboardContext): Response {
 export const requireSession: MiddlewareHandler<DashboardEnv> = async (c, next) => {
   const apiToken = c.env.API_TOKEN;
   const session = getCookie(c, SESSION_COOKIE);
-  if (!apiToken || !session || !(await sessionIsValid(apiToken, session, Date.now()))) return signInRedirect(c);
+  const issuedAt = apiToken && session ? await sessionIssuedAt(apiToken, session, Date.now()) : null;
+  if (!apiToken || !session || issuedAt === null || issuedAt < (await sessionGateStub(c.env).notBefore())) return signInRedirect(c);
   c.set("csrfToken", await csrfTokenOf(apiToken, session));
   await next();
 };
@@ -99,12 +116,7 @@ export async function readForm(c: DashboardContext): Promise<Record<string, stri
   return form;
 }
 
-/** Pages hold subscription data: never cached, never framed, scripts and styles from this origin only. */
-export const securityHeaders: MiddlewareHandler<DashboardEnv> = async (c, next) => {
-  await next();
-  c.header("content-security-policy",
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
-  c.header("x-content-type-options", "nosniff");
-  c.header("referrer-policy", "same-origin");
-  c.header("cache-control", "no-store");
-};
+/** Pages hold subscription data: scripts and styles from this origin only. */
+export const securityHeaders: MiddlewareHandler<DashboardEnv> = pageSecurityHeaders(
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+);

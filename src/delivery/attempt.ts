@@ -1,4 +1,5 @@
-import { targetUrlProblem, type TargetPolicy } from "../domain/target-url";
+import { credentialRedactor } from "../domain/redaction";
+import { answerBodyMayBeLogged, targetUrlProblem, type TargetPolicy } from "../domain/target-url";
 import type { DeliveryTarget } from "../durable/subscription/control";
 import packageJson from "../../package.json";
 import { outcomeOfStatus, retryAfterSeconds, type Outcome } from "./retry-policy";
@@ -60,7 +61,7 @@ export async function attemptDelivery(request: AttemptRequest): Promise<AttemptR
       await discardBody(response);
       return report({ outcome, status: response.status, error: null, retryAfterSeconds: null });
     }
-    const excerpt = redact(await readExcerpt(response), request.target);
+    const excerpt = await excerptOf(response, request);
     return report({
       outcome,
       status: response.status,
@@ -88,10 +89,19 @@ async function discardBody(response: Response): Promise<void> {
   else await response.body?.cancel().catch(() => undefined);
 }
 
-/** The first bytes of a response body, as text; a body that stalls or breaks is simply cut short. */
-async function readExcerpt(response: Response): Promise<string> {
-  const bytes = await new Blob(await readUpTo(response, RESPONSE_EXCERPT_BYTES)).bytes();
-  return new TextDecoder().decode(bytes.subarray(0, RESPONSE_EXCERPT_BYTES)).trim();
+/**
+ * The first bytes of a failed answer's body, as text, without the subscription's credentials (read far
+ * enough past the cut to catch one that straddles it); a body that stalls or breaks is simply cut short.
+ */
+async function excerptOf(response: Response, request: AttemptRequest): Promise<string> {
+  if (!answerBodyMayBeLogged(request.target.url, request.policy)) {
+    await response.body?.cancel().catch(() => undefined);
+    return "(body not logged: a plain-http target while private targets are refused, see SECURITY.md)";
+  }
+  const redactor = credentialRedactor([request.target.authorization, ...request.target.secrets]);
+  const read = await new Blob(await readUpTo(response, RESPONSE_EXCERPT_BYTES + redactor.longestFormBytes)).bytes();
+  const redacted = new TextEncoder().encode(redactor.redact(new TextDecoder().decode(read)));
+  return new TextDecoder().decode(redacted.subarray(0, RESPONSE_EXCERPT_BYTES)).trim();
 }
 
 /** Reads a body until it ends or `maxBytes` have come (then cancels the rest); a body that stalls or breaks is cut short. */
@@ -112,13 +122,6 @@ async function readUpTo(response: Response, maxBytes: number): Promise<Uint8Arra
   }
   await reader.cancel().catch(() => undefined);
   return chunks;
-}
-
-/** An endpoint may echo our request back: its credentials never reach the attempt log. */
-function redact(text: string, target: AttemptRequest["target"]): string {
-  let safe = text;
-  for (const secret of [target.authorization, ...target.secrets]) if (secret) safe = safe.replaceAll(secret, "[redacted]");
-  return safe;
 }
 
 function errorMessage(error: unknown): string {

@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 /** The development tokens `npm start` passes (see package.json). */
-export const API_TOKEN = "dev-api-token";
-export const INGEST_TOKEN = "dev-ingest-token";
+export const API_TOKEN = "dev-api-token-for-local-use-only";
+export const INGEST_TOKEN = "dev-ingest-token-for-local-use-only";
 
 const REPO_ROOT = resolve(import.meta.dirname, "../..");
 const WRANGLER = join(REPO_ROOT, "node_modules/.bin/wrangler");

@@ -27,6 +27,17 @@ describe("subscriptions against wrangler dev", () => {
     expect(anonymous.headers.get("content-type")).toContain("application/json");
   });
 
+  it("serves /docs with a Swagger UI whose only storage write is the one persistAuthorization (off) guards", async () => {
+    const [page, init, bundle] = await Promise.all(["/docs", "/docs/init.js", "/docs/swagger-ui-bundle.js"].map((path) => fetch(`${server.url}${path}`)));
+    expect(page?.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
+    expect(await init?.text()).toContain("persistAuthorization: false");
+    const code = (await bundle?.text()) ?? "";
+    const writes = [...code.matchAll(/localStorage\.setItem\(|localStorage\[[^\]]+\]\s*=(?!=)|sessionStorage\.setItem\(/g)];
+    expect(writes).toHaveLength(1); // a Swagger UI upgrade that stores more fails here
+    const write = writes[0]?.index ?? 0;
+    expect(code.slice(code.lastIndexOf("persistAuthorization", write), write)).toMatch(/^persistAuthorization\)return;const \w+=\w+\.authorized\(\)\.toJS\(\);$/);
+  });
+
   it("creates, lists by page, reads, disables, re-enables and deletes a subscription", async () => {
     // A fresh state directory: these three are the only subscriptions, so totals are exact.
     const created = [];

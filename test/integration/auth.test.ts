@@ -107,6 +107,23 @@ describe("bearer tokens", () => {
   });
 });
 
+describe("failed bearer authentication", () => {
+  it("is limited per client address: 10 failures a minute answer 401, the next ones 429 with Retry-After", async () => {
+    const from = (address: string, token: string) => api("/v1/event-types", { token, headers: { "cf-connecting-ip": address } });
+    const guesser = `203.0.113.${Math.floor(Math.random() * 250)}`;
+    for (let guess = 1; guess <= 10; guess++) expect((await from(guesser, `guess-${guess}-${"x".repeat(32)}`)).status, `guess ${guess}`).toBe(401);
+    for (const token of ["guess-11", ""]) {
+      const limited = await from(guesser, token);
+      expect(limited.status).toBe(429);
+      expect(limited.headers.get("retry-after")).toBe("60");
+      expect(await limited.json()).toEqual({ error: "too_many_requests", message: "too many failed authentications from this address; wait a minute" });
+    }
+    // Another address is not held back by this one, and the right token is never counted or refused.
+    expect((await from("203.0.113.251", "another-guess")).status).toBe(401);
+    expect((await from(guesser, API_TOKEN)).status).toBe(200);
+  });
+});
+
 describe("a missing API_TOKEN secret", () => {
   it.each([
     ["unset", undefined],
@@ -128,6 +145,22 @@ describe("a missing API_TOKEN secret", () => {
       });
     }
     expect((await app.request("/health", {}, misconfigured)).status).toBe(200);
+  });
+
+  it.each([
+    ["API_TOKEN", "x"],
+    ["API_TOKEN", "short-but-not-32-characters"],
+    ["INGEST_TOKEN", "ingest"],
+  ])("refuses a %s of %j: every request answers 500 naming it, no guessable token opens anything", async (name, value) => {
+    const weak = { ...env, [name]: value };
+    for (const [path, token] of [["/v1/event-types", value], ["/v1/event-types", API_TOKEN], ["/health", null]] as const) {
+      const response = await app.request(path, token ? { headers: { authorization: `Bearer ${token}` } } : {}, weak);
+      expect(response.status, path).toBe(500);
+      expect(await response.json()).toEqual({
+        error: "misconfigured",
+        message: `Configuration error: ${name} must be at least 32 characters long, got ${value.length}; generate one with \`openssl rand -base64 32\``,
+      });
+    }
   });
 
   it("leaves INGEST_TOKEN optional: without it, only API_TOKEN ingests", async () => {

@@ -1,7 +1,7 @@
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import {
-  API_TOKEN, INGEST_TOKEN, api, bucket, createSubscription, eventually, getSubscription, ingest, makeEvent, received, receiverUrl,
+  API_TOKEN, INGEST_TOKEN, api, bucket, clientAddressHeader, createSubscription, eventually, getSubscription, ingest, makeEvent, received, receiverUrl,
 } from "./helpers";
 
 const ORIGIN = "https://doorbell.test";
@@ -14,13 +14,10 @@ interface Session {
   readonly csrf: string;
 }
 
-/** Each request from an address of its own (unless it names one), so that tests stay under the sign-in limit per address. */
-let clients = 0;
-
 function request(path: string, init: RequestInit & { cookie?: string } = {}): Promise<Response> {
   const headers = new Headers(init.headers);
   if (init.cookie) headers.set("cookie", init.cookie);
-  if (!headers.has("cf-connecting-ip")) headers.set("cf-connecting-ip", `198.51.100.${++clients % 250}`);
+  if (!headers.has("cf-connecting-ip")) headers.set("cf-connecting-ip", clientAddressHeader()); // under the sign-in limit per address
   return SELF.fetch(`${ORIGIN}${path}`, { ...init, headers, redirect: "manual" });
 }
 
@@ -164,11 +161,24 @@ describe("dashboard sign-in", () => {
     expect(chunked.headers.get("set-cookie")).toBeNull();
   });
 
-  it("never sends a signed-in visitor off the site", async () => {
-    for (const next of ["//evil.example/", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"]) {
-      const response = await submit("/sign-in", { token: API_TOKEN, next });
-      expect(response.headers.get("location"), next).toBe("/");
-    }
+  it.each([
+    "//evil.example/", "https://evil.example/", "/\\evil.example", "/\\/evil.example", "javascript:alert(1)",
+    "/\t/evil.example/x", "/\n/evil.example/x", "/\r\n//evil.example", "/\u0000/evil.example", "/.//evil.example/x", "/./\\evil.example",
+    "%2F%2Fevil.example", "http:evil.example", "///evil.example", "[//evil.example]", "//[",
+  ])("never sends a signed-in visitor off the site: next=%j goes to /", async (next) => {
+    const response = await submit("/sign-in", { token: API_TOKEN, next });
+    expect(response.status).toBe(303);
+    expect(response.headers.get("location")).toBe("/");
+  });
+
+  it.each([
+    ["/events?uuid=x", "/events?uuid=x"],
+    ["/subscriptions/wh_x#attempts", "/subscriptions/wh_x#attempts"],
+    ["/%2F%2Fevil.example", "/%2F%2Fevil.example"], // a path on this site: the browser does not decode it into a host
+    ["/a/../events", "/events"],
+  ])("keeps next=%j on the site as %j", async (next, location) => {
+    const response = await submit("/sign-in", { token: API_TOKEN, next });
+    expect(response.headers.get("location")).toBe(location);
   });
 
   it("refuses a sign-in posted from another site", async () => {
@@ -195,6 +205,26 @@ describe("dashboard sign-in", () => {
     expect(cleared).toContain("Max-Age=0");
     expect(cleared).toContain("Secure");
     expect(await (await request("/sign-in?signed-out")).text()).toContain("You are signed out.");
+  });
+
+  it("ends the session on the server: after sign-out the old cookie opens no page and reveals no secret", async () => {
+    const session = await signIn();
+    const { id } = await createSubscription();
+    expect((await request(`/subscriptions/${id}`, { cookie: session.cookie })).status).toBe(200);
+    expect((await act(session, "/sign-out")).status).toBe(303);
+
+    for (const path of ["/", `/subscriptions/${id}`, "/events"]) {
+      const replayed = await request(path, { cookie: session.cookie });
+      expect(replayed.status, path).toBe(303);
+      expect(replayed.headers.get("location"), path).toMatch(/^\/sign-in/);
+    }
+    const secret = await act(session, `/subscriptions/${id}/secret`);
+    expect(secret.status).toBe(303);
+    expect(secret.headers.get("location")).toBe("/sign-in");
+    expect(await secret.text()).not.toContain("whsec_");
+
+    const again = await signIn(); // a new sign-in is not held back by the old one's end
+    expect((await request("/", { cookie: again.cookie })).status).toBe(200);
   });
 });
 

@@ -2,7 +2,7 @@ import { SELF, env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { app } from "../../src/api/app";
 import type { SubscriptionView } from "../../src/domain/subscription";
-import { API_TOKEN, INGEST_TOKEN, api, createSubscription, makeEvent } from "./helpers";
+import { API_TOKEN, INGEST_TOKEN, api, clientAddressHeader, createSubscription, makeEvent } from "./helpers";
 
 /**
  * Hostile and malformed requests, one table across every route. Each must get a 4xx JSON error (never
@@ -77,6 +77,15 @@ const PRIVATE_TARGETS = [
   "https://0251.0376.0251.0376/", "https://[64:ff9b::a9fe:a9fe]/", "https://metadata.google.internal/computeMetadata/v1/",
   "https://metadata.google.internal./", "https://10.0.0.1/", "https://172.16.0.1/", "https://192.168.0.1/",
   "https://100.64.0.1/", "https://0.0.0.0/", "https://[::]/", "https://[fe80::1]/", "https://[fd00::1]/", "https://printer.local/",
+  // Names that resolve to loopback or the local network: the review reached 127.0.0.1 through the first one.
+  "https://vm:28902/probe", "https://vm./", "https://localtest.me/", "https://admin.lvh.me/", "https://127.0.0.1.nip.io/",
+  "https://app-10-0-0-1.sslip.io/", "https://nas.lan/", "https://router.home.arpa/", "https://api.test/",
+];
+
+/** Refused in every mode, the development policy of this test project included. */
+const METADATA_TARGETS = [
+  "http://169.254.169.254/latest", "http://[fe80::1]/", "http://metadata.google.internal/computeMetadata/v1/", "http://[fd00:ec2::254]/",
+  "http://[::ffff:169.254.169.254]/", "http://100.100.100.200/",
 ];
 
 const NOT_HTTP_TARGETS = [
@@ -148,6 +157,7 @@ const TABLE: HostileRequest[] = [
   create("targetUrl of 3,000 characters", subscriptionBody({ targetUrl: `https://example.com/${"a".repeat(3000)}` })),
   create("targetUrl with credentials", subscriptionBody({ targetUrl: "https://user:pass@example.com/" })),
   ...NOT_HTTP_TARGETS.map((targetUrl) => create(`targetUrl ${JSON.stringify(targetUrl)}`, subscriptionBody({ targetUrl }), 422, { field: "targetUrl" })),
+  ...METADATA_TARGETS.map((targetUrl) => create(`metadata target ${targetUrl} (development rules)`, subscriptionBody({ targetUrl }), 422, { field: "targetUrl" })),
   create("http target (production rules)", subscriptionBody({ targetUrl: "http://example.com/hook" }), 422, { productionTargets: true, field: "targetUrl" }),
   ...PRIVATE_TARGETS.map((targetUrl) =>
     create(`private target ${targetUrl}`, subscriptionBody({ targetUrl }), 422, { productionTargets: true, field: "targetUrl" }),
@@ -186,6 +196,9 @@ const TABLE: HostileRequest[] = [
   patch("targetUrl javascript:", JSON.stringify({ targetUrl: "javascript:alert(1)" })),
   patch("targetUrl file:", JSON.stringify({ targetUrl: "file:///etc/passwd" })),
   patch("targetUrl metadata (production rules)", JSON.stringify({ targetUrl: "https://169.254.169.254/" }), 422, { productionTargets: true, field: "targetUrl" }),
+  patch("targetUrl a single-label name (production rules)", JSON.stringify({ targetUrl: "https://vm:28902/probe" }), 422, { productionTargets: true, field: "targetUrl" }),
+  patch("targetUrl localtest.me (production rules)", JSON.stringify({ targetUrl: "https://localtest.me/" }), 422, { productionTargets: true, field: "targetUrl" }),
+  ...METADATA_TARGETS.map((targetUrl) => patch(`targetUrl ${targetUrl} (development rules)`, JSON.stringify({ targetUrl }), 422, { field: "targetUrl" })),
   patch("targetUrl IPv6-mapped loopback (production rules)", JSON.stringify({ targetUrl: "https://[::ffff:127.0.0.1]/" }), 422, {
     productionTargets: true, field: "targetUrl",
   }),
@@ -233,6 +246,7 @@ const TABLE: HostileRequest[] = [
   ingest("one bad event in a batch refuses the valid one too", JSON.stringify([eventBody(), eventBody({ code: "" })])),
   ingest("1,001 events", oversizeEvents, 413),
   ingest("one event over 64 KiB", JSON.stringify(eventBody({ padding: "p".repeat(70 * 1024) })), 413),
+  ingest("5 MiB of nested arrays, refused before parsing", "[".repeat(2.5 * 1024 * 1024) + "]".repeat(2.5 * 1024 * 1024), 422, { field: "body" }),
   ingest("body over 5 MiB", `[${" ".repeat(5 * 1024 * 1024)}]`, 413),
   ingest("wrong token", JSON.stringify(eventBody()), 401, { authorization: "Bearer wrong" }),
 
@@ -246,7 +260,7 @@ const TABLE: HostileRequest[] = [
 ];
 
 async function send(row: HostileRequest, targetId: string): Promise<Response> {
-  const headers = new Headers();
+  const headers = new Headers({ "cf-connecting-ip": clientAddressHeader() });
   const authorization = row.authorization === undefined ? `Bearer ${API_TOKEN}` : row.authorization;
   if (authorization !== null) headers.set("authorization", authorization);
   const contentType = row.contentType === undefined ? (row.body === undefined ? null : "application/json") : row.contentType;

@@ -132,4 +132,26 @@ describe("secrets hygiene", () => {
     expect(error).toContain("[redacted]"); // the echo did reach the log, without the credential
     expect(error).not.toContain(authorization.slice("Bearer ".length));
   });
+
+  it("keeps a token that an endpoint echoes in other forms (bare, lower-cased, JSON, URL-encoded, base64) out of the attempt log and the alert", async () => {
+    const token = `PlainToken${crypto.randomUUID().replaceAll("-", "")}`;
+    const subscription = await createSubscription({ targetUrl: receiverUrl(bucket("parrot"), "parrot-410"), authorization: `Bearer ${token}`, eventTypes: [EVENT_CODE] });
+    expect((await ingest(makeEvent({ code: EVENT_CODE }))).status).toBe(202);
+    const error = await eventually(async () => {
+      const page = (await (await api(`/v1/webhooks/subscriptions/${subscription.id}/attempts`)).json()) as { attempts: { error: string | null }[] };
+      expect(page.attempts[0]?.error).toMatch(/^HTTP 410: /);
+      return page.attempts[0]?.error ?? "";
+    });
+    const alert = await eventually(async () => {
+      const alerts = (await received("ops-alerts")).map((request) => JSON.parse(request.body) as { data: { subscriptionId: string; lastError?: string } });
+      const found = alerts.find((candidate) => candidate.data.subscriptionId === subscription.id && candidate.data.lastError);
+      expect(found).toBeDefined();
+      return found?.data.lastError ?? "";
+    });
+    const traces = [token, token.toLowerCase(), encodeURIComponent(token), btoa(token).slice(0, 24), token.slice(10, 30)];
+    for (const text of [error, alert]) {
+      expect(text.split("[redacted]").length, text).toBeGreaterThan(5); // the echoes did reach the log, without the credential
+      for (const trace of traces) expect(text.toLowerCase(), trace).not.toContain(trace.toLowerCase());
+    }
+  });
 });

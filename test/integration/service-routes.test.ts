@@ -116,7 +116,24 @@ describe("GET /docs", () => {
     expect(response.headers.get("content-type")).toMatch(/^text\/html/);
     const html = await response.text();
     expect(html).toMatch(/^<!doctype html>/i);
-    expect(html).toContain('url: "/openapi.json"');
+    expect(html).not.toMatch(/<script>/); // every script from a file, so the CSP needs no 'unsafe-inline' for scripts
+    const init = await api("/docs/init.js", { token: null });
+    expect(init.headers.get("content-type")).toMatch(/^text\/javascript/);
+    const script = await init.text();
+    expect(script).toContain('url: "/openapi.json"');
+    expect(script).toContain("persistAuthorization: false"); // the token typed into Authorize is never written to localStorage
+  });
+
+  it("sends the dashboard's protections: no framing, no sniffing, no caching, scripts from this origin only", async () => {
+    const response = await api("/docs", { token: null });
+    const csp = response.headers.get("content-security-policy") ?? "";
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).toContain("script-src 'self';");
+    expect(csp).toContain("default-src 'none'");
+    expect(response.headers.get("x-frame-options")).toBe("DENY");
+    expect(response.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(response.headers.get("referrer-policy")).toBe("same-origin");
+    expect(response.headers.get("cache-control")).toBe("no-store");
   });
 });
 

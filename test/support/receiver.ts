@@ -6,6 +6,7 @@ import type { ReceivedRequest } from "./received-request";
  * A real HTTP endpoint for deliveries, on 127.0.0.1. Paths are `/<bucket>/<behaviour>`:
  *   ok | status-<code> (with ?retry-after=<value>) | slow-<ms> | redirect | gone | flaky-<n> (n failures, then 200)
  *   | echo (500 whose body repeats the request headers) | big-<bytes> (200 with a body that long)
+ *   | parrot-<code> (that status, its body echoing the authorization token in the forms careless endpoints use)
  * Every request is recorded per bucket; `GET /_requests/<bucket>` returns them as JSON.
  */
 export interface Receiver {
@@ -71,6 +72,20 @@ function respond(behaviour: string, count: number, query: URLSearchParams, heade
       res.writeHead(500, { "content-type": "application/json" });
       res.end(JSON.stringify(headers));
       return;
+    case "parrot": {
+      const header = headers.authorization ?? "";
+      const token = header.replace(/^\S+\s+/, "");
+      res.writeHead(Number(arg), { "content-type": "text/plain" });
+      res.end([
+        `invalid token '${token}'`,
+        `expected a different ${token.toLowerCase()}`,
+        JSON.stringify({ headers: { authorization: header } }),
+        `auth=${encodeURIComponent(header)}`,
+        `b64=${Buffer.from(token).toString("base64")}`,
+        `dump=${Buffer.from(`authorization: ${header}\r\n`).toString("base64")}`,
+      ].join("\n"));
+      return;
+    }
     case "big": // chunked, so without a content-length
       res.writeHead(200, { "content-type": "text/plain" });
       res.write("x".repeat(Number(arg)));

@@ -13,6 +13,8 @@ describe("parseConfig", () => {
       connectionsPerInvocation: 6,
       targetPolicy: { allowHttp: false, allowPrivate: false },
       opsWebhookUrl: null,
+      maxSubscriptions: 1000,
+      bodyReadTimeoutMs: 10_000,
     });
   });
 
@@ -33,6 +35,8 @@ describe("parseConfig", () => {
         ALLOW_HTTP_TARGETS: "true",
         ALLOW_PRIVATE_TARGETS: "false",
         OPS_WEBHOOK_URL: "https://ops.example.com/hook",
+        MAX_SUBSCRIPTIONS: "5",
+        BODY_READ_TIMEOUT_MS: "250",
       }),
     ).toEqual({
       deliveryTimeoutMs: 250,
@@ -44,7 +48,14 @@ describe("parseConfig", () => {
       connectionsPerInvocation: 4,
       targetPolicy: { allowHttp: true, allowPrivate: false },
       opsWebhookUrl: "https://ops.example.com/hook",
+      maxSubscriptions: 5,
+      bodyReadTimeoutMs: 250,
     });
+  });
+
+  it("accepts tokens of 32 characters and more, and leaves them unset when absent (their routes refuse on their own)", () => {
+    expect(() => parseConfig({ API_TOKEN: "a".repeat(32), INGEST_TOKEN: "i".repeat(64) })).not.toThrow();
+    expect(() => parseConfig({ API_TOKEN: "", INGEST_TOKEN: undefined })).not.toThrow();
   });
 
   it("accepts real booleans for the flags (JSON vars)", () => {
@@ -65,6 +76,9 @@ describe("parseConfig", () => {
     ["ALLOW_HTTP_TARGETS", "yes", 'Configuration error: ALLOW_HTTP_TARGETS must be "true" or "false", got "yes"'],
     ["ALLOW_PRIVATE_TARGETS", "1", 'Configuration error: ALLOW_PRIVATE_TARGETS must be "true" or "false", got "1"'],
     ["OPS_WEBHOOK_URL", "ops.example.com", "Configuration error: OPS_WEBHOOK_URL must be an absolute URL"],
+    ["MAX_SUBSCRIPTIONS", "0", 'Configuration error: MAX_SUBSCRIPTIONS must be an integer from 1 to 1000000, got "0"'],
+    ["API_TOKEN", "x", "Configuration error: API_TOKEN must be at least 32 characters long, got 1; generate one with `openssl rand -base64 32`"],
+    ["INGEST_TOKEN", "i".repeat(31), "Configuration error: INGEST_TOKEN must be at least 32 characters long, got 31"],
   ])("refuses %s=%j with a ConfigError naming it", (name, value, message) => {
     expect(() => parseConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => parseConfig({ [name]: value })).toThrow(message);
