@@ -1,6 +1,7 @@
 import { targetUrlProblem, type TargetPolicy } from "../domain/target-url";
 import type { AttemptReport, DeliveryTarget } from "../durable/subscription-object";
 import packageJson from "../../package.json";
+import { describeFetchFailure } from "./fetch-errors";
 import { outcomeOfStatus, retryAfterSeconds } from "./retry-policy";
 import { signatureHeader } from "./signature";
 
@@ -58,7 +59,7 @@ export async function attemptDelivery(request: AttemptRequest): Promise<AttemptR
     });
   } catch (error) {
     if (signal.aborted) return report({ outcome: "timeout", status: null, error: `no response within ${request.timeoutMs} ms`, retryAfterSeconds: null });
-    return report({ outcome: "network_error", status: null, error: errorMessage(error), retryAfterSeconds: null });
+    return report({ outcome: "network_error", status: null, error: describeFetchFailure(error).message, retryAfterSeconds: null });
   }
 }
 
@@ -108,8 +109,4 @@ function redact(text: string, target: DeliveryTarget): string {
   let safe = text;
   for (const secret of [target.authorization, ...target.secrets]) if (secret) safe = safe.replaceAll(secret, "[redacted]");
   return safe;
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
