@@ -1,5 +1,6 @@
 import { configOf } from "../config";
-import { errorResponse, notFound } from "./errors";
+import { allowedMethodsOf } from "./allowed-methods";
+import { ApiError, errorResponse, notFound } from "./errors";
 import { requireToken } from "./auth";
 import { eventTypes } from "./event-types";
 import { events } from "./events";
@@ -11,8 +12,11 @@ import packageJson from "../../package.json";
 export const app = createRouter();
 
 app.onError(errorResponse);
-app.notFound(() => {
-  throw notFound("route");
+app.notFound((c) => {
+  const allowed = c.req.path.startsWith("/v1/") ? allowedMethods(c.req.path) : [];
+  if (allowed.length === 0) throw notFound("route");
+  c.header("allow", allowed.join(", "));
+  throw new ApiError(405, "method_not_allowed", `${c.req.method} is not allowed here; allowed: ${allowed.join(", ")}`);
 });
 
 // A bad [vars] value fails every request loudly (500 naming it), not just the routes that happen to read it.
@@ -61,3 +65,6 @@ app.get("/docs", (c) =>
 </body>
 </html>`),
 );
+
+// Last, once every route is registered: a known /v1 path asked with another method gets 405 and `Allow`.
+const allowedMethods = allowedMethodsOf(app.routes);

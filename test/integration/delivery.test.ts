@@ -14,6 +14,7 @@ interface AttemptEntry {
   outcome: string;
   status: number | null;
   durationMs: number;
+  error: string | null;
 }
 
 interface AttemptPage {
