@@ -226,6 +226,8 @@ export class SubscriptionObject extends DurableObject<Env> {
     };
     if (patch.disabled === false) Object.assign(next, { disabled: 0, disabled_reason: null, consecutive_failures: 0 });
     if (patch.disabled === true && !row.disabled) Object.assign(next, { disabled: 1, disabled_reason: "manual" });
+    // A patch that changes nothing (`{}`, or the values it already has) writes nothing: `updatedAt` stays.
+    if ((Object.keys(next) as (keyof SubscriptionRow)[]).every((key) => key === "updated_at" || next[key] === row[key])) return this.viewOf(row);
     this.writeSubscription(
       `UPDATE subscription SET name = ?, target_url = ?, event_types = ?, auth_header = ?, disabled = ?, disabled_reason = ?,
        consecutive_failures = ?, updated_at = ?`,
