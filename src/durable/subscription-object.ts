@@ -146,6 +146,8 @@ export type OutcomeCounts = Record<Outcome, number>;
 /** What the operator dashboard shows of a subscription, read in one call (see `summary`). */
 export interface SubscriptionSummary {
   subscription: SubscriptionView;
+  /** Whether deliveries carry an `authorization` header (its value is write-only). */
+  hasAuthorization: boolean;
   lastAttempt: { at: string; outcome: Outcome; status: number | null } | null;
   /** Attempts of the last 24 hours. */
   lastDay: OutcomeCounts;
@@ -591,7 +593,7 @@ export class SubscriptionObject extends DurableObject<Env> {
       "SELECT status, COUNT(*) AS count FROM deliveries WHERE status IN ('pending', 'retrying', 'failed', 'held') GROUP BY status",
     );
     for (const { status, count } of byStatus) owed[status] = count;
-    return { subscription: this.viewOf(row), lastAttempt, lastDay, owed, chart: { start: new Date(chartStart).toISOString(), bucketMs, buckets } };
+    return { subscription: this.viewOf(row), hasAuthorization: row.auth_header !== null, lastAttempt, lastDay, owed, chart: { start: new Date(chartStart).toISOString(), bucketMs, buckets } };
   }
 
   // ---- watchdog -----------------------------------------------------------------------------------
