@@ -8,7 +8,7 @@ import { INGEST_TOKEN, makeStateDir, startDevServer, type DevServer } from "./de
 export { eventually, sleep } from "../support/eventually";
 
 /** Quable's documented `document.update` notification, byte for byte as Quable sends it. */
-export const QUABLE_EXAMPLE_TEXT = readFileSync(new URL("./fixtures/quable-document-update.json", import.meta.url), "utf8");
+export const QUABLE_EXAMPLE_TEXT = readFileSync(new URL("../../examples/quable-document-update.json", import.meta.url), "utf8");
 
 export type QuableEvent = Record<string, unknown> & { uuid: string; code: string };
 
