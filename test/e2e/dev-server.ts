@@ -37,12 +37,13 @@ export interface DevServer {
 /**
  * The environment `npm start` gives wrangler: the assignments before `wrangler` in package.json's start
  * script (what keeps it quiet offline). Inherited values of the same settings are dropped, so that the
- * script alone decides them.
+ * script alone decides them, and so is vitest's NODE_ENV=test (under which wrangler skips its `Request.cf`
+ * lookup, hiding what a user would see).
  */
 function startScriptEnv(): NodeJS.ProcessEnv {
   const { scripts } = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { scripts: { start: string } };
   const assignments = /^((?:\w+=\S*\s+)*)wrangler /.exec(scripts.start)?.[1] ?? "";
-  const { WRANGLER_SEND_METRICS: _metrics, CLOUDFLARE_CF_FETCH_ENABLED: _cf, ...inherited } = process.env;
+  const { WRANGLER_SEND_METRICS: _metrics, CLOUDFLARE_CF_FETCH_ENABLED: _cf, NODE_ENV: _test, ...inherited } = process.env;
   return { ...inherited, ...Object.fromEntries([...assignments.matchAll(/(\w+)=(\S*)/g)].map(([, name, value]) => [name, value])) };
 }
 
