@@ -1,9 +1,9 @@
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, makeStateDir, startDevServer, type DevServer } from "./dev-server";
-import { QUABLE_EXAMPLE_TEXT } from "./support";
+import { describe, expect, it } from "vitest";
+import { freePort } from "./dev-server";
+import { QUABLE_EXAMPLE_TEXT, useServer } from "./support";
 
 const REPO_ROOT = resolve(import.meta.dirname, "../..");
 const README = readFileSync(resolve(REPO_ROOT, "README.md"), "utf8");
@@ -45,15 +45,7 @@ async function runBash(script: string): Promise<Run> {
 }
 
 describe("the README walk-through", () => {
-  const state = makeStateDir();
-  let server: DevServer;
-  beforeAll(async () => {
-    server = await startDevServer({ stateDir: state.path });
-  });
-  afterAll(async () => {
-    await server?.stop();
-    state.remove();
-  });
+  const running = useServer();
 
   it("runs as written, top to bottom, against wrangler dev, with a receiver that verifies the signature", async () => {
     const blocks = walkThroughBlocks(README);
@@ -61,7 +53,7 @@ describe("the README walk-through", () => {
     let script = blocks.join("\n");
     expect(script).toContain("node examples/receiver.mjs");
     expect(script).toContain("-d @examples/quable-document-update.json");
-    script = assign(script, "DOORBELL", server.url);
+    script = assign(script, "DOORBELL", running.server.url);
     script = assign(script, "RECEIVER_PORT", String(await freePort()));
 
     const { code, output } = await runBash(script);
@@ -78,6 +70,6 @@ describe("the README walk-through", () => {
     expect(output).toContain('{"queued":0}');
     expect(output).toMatch(/^204$/m);
     // npm start's settings keep wrangler quiet offline, and nothing Doorbell caught is reported as uncaught.
-    expect(server.output()).not.toMatch(/ENOTFOUND|Request\.cf|Uncaught/);
+    expect(running.server.output()).not.toMatch(/ENOTFOUND|Request\.cf|Uncaught/);
   });
 });

@@ -82,6 +82,20 @@ export function bucket(name: string): string {
   return `${name}-${randomUUID().slice(0, 8)}`;
 }
 
+/** For a describe block: a `wrangler dev` on a fresh state directory, started before its tests and stopped after. */
+export function useServer(): { server: DevServer } {
+  const state = makeStateDir();
+  const started = {} as { server: DevServer };
+  beforeAll(async () => {
+    started.server = await startDevServer({ stateDir: state.path });
+  });
+  afterAll(async () => {
+    await started.server?.stop();
+    state.remove();
+  });
+  return started;
+}
+
 /** For a describe block: a `wrangler dev` on a fresh state directory and a receiver, started before its tests and stopped after. */
 export function useServerAndReceiver(): { server: DevServer; receiver: Receiver } {
   const state = makeStateDir();
