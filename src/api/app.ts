@@ -1,5 +1,6 @@
 import { configOf } from "../config";
-import { errorResponse, notFound } from "./errors";
+import { allowedMethodsOf } from "./allowed-methods";
+import { ApiError, errorResponse, notFound } from "./errors";
 import { requireToken } from "./auth";
 import { eventTypes } from "./event-types";
 import { events } from "./events";
@@ -12,8 +13,10 @@ import packageJson from "../../package.json";
 export const app = createRouter();
 
 app.onError(errorResponse);
-app.notFound(() => {
-  throw notFound("route");
+app.notFound((c) => {
+  const allowed = c.req.path.startsWith("/v1/") ? allowedMethods(c.req.path) : [];
+  if (allowed.length === 0) throw notFound("route");
+  throw new ApiError(405, "method_not_allowed", `${c.req.method} is not allowed here; allowed: ${allowed.join(", ")}`, { allow: allowed.join(", ") });
 });
 
 // A bad [vars] value fails every request loudly (500 naming it), not just the routes that happen to read it.
@@ -50,3 +53,6 @@ app.doc31("/openapi.json", {
     description: "Webhook notifications on Cloudflare's edge: ingest change events, deliver them signed, retried and logged.",
   },
 });
+
+// Last, once every route is registered: a known /v1 path asked with another method gets 405 and `Allow`.
+const allowedMethods = allowedMethodsOf(app.routes);

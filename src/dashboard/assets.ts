@@ -84,10 +84,6 @@ pre.json{background:var(--panel);border:1px solid var(--line);border-radius:6px;
 /** Progressive enhancement only: every page works without it. */
 export const SCRIPT = `
 "use strict";
-for (const time of document.querySelectorAll("time[datetime]")) {
-  const at = new Date(time.getAttribute("datetime"));
-  if (!isNaN(at)) { time.title = time.textContent; time.textContent = at.toLocaleString(); }
-}
 for (const button of document.querySelectorAll("button[data-copy]")) {
   button.hidden = !navigator.clipboard;
   button.addEventListener("click", async () => {

@@ -117,7 +117,7 @@ export function clipped(text: string, maxLength: number): string {
   return text.length > maxLength ? `${text.slice(0, maxLength - 1)}…` : text;
 }
 
-/** UTC on the server; the script shows it in the reader's own time zone. */
+/** In UTC, as everywhere on the dashboard: `2026-12-02 00:55:07 UTC`. */
 export const Time: FC<{ at: string }> = ({ at }) => <time datetime={at}>{at.slice(0, 19).replace("T", " ")} UTC</time>;
 
 export const EventTypes: FC<{ types: readonly string[] }> = ({ types }) => (

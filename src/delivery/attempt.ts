@@ -2,6 +2,7 @@ import { credentialRedactor } from "../domain/redaction";
 import { answerBodyMayBeLogged, targetUrlProblem, type TargetPolicy } from "../domain/target-url";
 import type { DeliveryTarget } from "../durable/subscription/control";
 import packageJson from "../../package.json";
+import { describeFetchFailure } from "./fetch-errors";
 import { outcomeOfStatus, retryAfterSeconds, type Outcome } from "./retry-policy";
 import { signatureHeader } from "./signature";
 
@@ -70,7 +71,7 @@ export async function attemptDelivery(request: AttemptRequest): Promise<AttemptR
     });
   } catch (error) {
     if (signal.aborted) return report({ outcome: "timeout", status: null, error: `no response within ${request.timeoutMs} ms`, retryAfterSeconds: null });
-    return report({ outcome: "network_error", status: null, error: errorMessage(error), retryAfterSeconds: null });
+    return report({ outcome: "network_error", status: null, error: describeFetchFailure(error).message, retryAfterSeconds: null });
   }
 }
 
@@ -124,6 +125,4 @@ async function readUpTo(response: Response, maxBytes: number): Promise<Uint8Arra
   return chunks;
 }
 
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

@@ -2,18 +2,20 @@ import { z } from "./zod";
 import { formatPath, issuesToErrors, type ValidationErrors } from "./validation-errors";
 
 const NonEmpty = z.string().min(1, "must not be empty");
+/** A format check's message, but "is required" when the field is missing (a custom message would replace both). */
+const formatMessage = (message: string) => ({ error: (issue: { input: unknown }) => (issue.input === undefined ? "is required" : message) });
 const Link = z.object({ rel: z.string(), href: z.string() });
 
 /** One change event in Quable's notification format. Unknown fields are kept (loose objects). */
 export const Event = z
   .looseObject({
-    uuid: z.uuid("must be a UUID"),
+    uuid: z.uuid(formatMessage("must be a UUID")),
     code: z
       .string()
       .regex(/^[a-z0-9_]+(\.[a-z0-9_]+)+$/, "must be a dotted lower-case event code, e.g. document.update")
       .max(100, "must be at most 100 characters"),
     links: z.array(Link).min(1, "must contain at least one link"),
-    created_at: z.iso.datetime({ offset: true, message: "must be an ISO 8601 date-time with offset" }),
+    created_at: z.iso.datetime({ offset: true, ...formatMessage("must be an ISO 8601 date-time with offset") }),
     created_by: z.string(),
     resource: z
       .looseObject({

@@ -196,7 +196,7 @@ export class SubscriptionObject extends DurableObject<Env> {
     const settings = this.settings.current();
     if (!settings) return null;
     return summarize({
-      subscription: viewOf(settings), attempts: this.log.newestFirst(), owed: this.deliveries.unsettledCounts(), now: Date.now(),
+      subscription: viewOf(settings), hasAuthorization: settings.authorization !== null, attempts: this.log.newestFirst(), owed: this.deliveries.unsettledCounts(), now: Date.now(),
       bucketMs, bucketCount, lateLoggingMs: this.config.deliveryTimeoutMs,
     });
   }

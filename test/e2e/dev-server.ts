@@ -30,6 +30,21 @@ export interface DevServer {
   stop(): Promise<void>;
   /** SIGKILL to the whole process group at once: a crash, nothing flushed. */
   crash(): Promise<void>;
+  /** The last few thousand characters wrangler printed. */
+  output(): string;
+}
+
+/**
+ * The environment `npm start` gives wrangler: the assignments before `wrangler` in package.json's start
+ * script (what keeps it quiet offline). Inherited values of the same settings are dropped, so that the
+ * script alone decides them, and so is vitest's NODE_ENV=test (under which wrangler skips its `Request.cf`
+ * lookup, hiding what a user would see).
+ */
+function startScriptEnv(): NodeJS.ProcessEnv {
+  const { scripts } = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { scripts: { start: string } };
+  const assignments = /^((?:\w+=\S*\s+)*)wrangler /.exec(scripts.start)?.[1] ?? "";
+  const { WRANGLER_SEND_METRICS: _metrics, CLOUDFLARE_CF_FETCH_ENABLED: _cf, NODE_ENV: _test, ...inherited } = process.env;
+  return { ...inherited, ...Object.fromEntries([...assignments.matchAll(/(\w+)=(\S*)/g)].map(([, name, value]) => [name, value])) };
 }
 
 /** A fresh state directory for `--persist-to`; removed again by the returned function. */
@@ -38,7 +53,8 @@ export function makeStateDir(): { path: string; remove: () => void } {
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }
 
-async function freePort(): Promise<number> {
+/** A TCP port on 127.0.0.1 that nothing listens on (at the moment of asking). */
+export async function freePort(): Promise<number> {
   const probe = createServer();
   await new Promise<void>((ready) => probe.listen(0, "127.0.0.1", ready));
   const address = probe.address();
@@ -79,9 +95,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
     env: {
-      ...process.env,
-      WRANGLER_SEND_METRICS: "false",
-      CLOUDFLARE_CF_FETCH_ENABLED: "false",
+      ...startScriptEnv(),
       // Wrangler skips its inspector proxy in a VS Code debug terminal; no debugger is wanted here.
       VSCODE_INSPECTOR_OPTIONS: "{}",
       FORCE_COLOR: "0",
@@ -126,6 +140,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     async crash() {
       await signalGroup(child, "SIGKILL", exited);
     },
+    output: () => output,
   };
 }
 

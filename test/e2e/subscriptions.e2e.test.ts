@@ -1,28 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { SubscriptionView } from "../../src/domain/subscription";
-import { makeStateDir, startDevServer, type DevServer } from "./dev-server";
-import { createSubscription } from "./support";
+import { createSubscription, useServer } from "./support";
 
 // The subscriptions API over real HTTP against `wrangler dev`, started as `npm start` starts it.
 describe("subscriptions against wrangler dev", () => {
-  const state = makeStateDir();
-  let server: DevServer;
-
-  beforeAll(async () => {
-    server = await startDevServer({ stateDir: state.path });
-  });
-
-  afterAll(async () => {
-    await server?.stop();
-    state.remove();
-  });
+  const running = useServer();
 
   it("answers /health without a token and refuses /v1 without one", async () => {
-    const health = await fetch(`${server.url}/health`);
+    const health = await fetch(`${running.server.url}/health`);
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ ok: true });
 
-    const anonymous = await fetch(`${server.url}/v1/webhooks/subscriptions`);
+    const anonymous = await fetch(`${running.server.url}/v1/webhooks/subscriptions`);
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers.get("content-type")).toContain("application/json");
   });
@@ -42,7 +31,7 @@ describe("subscriptions against wrangler dev", () => {
     // A fresh state directory: these three are the only subscriptions, so totals are exact.
     const created = [];
     for (const name of ["ERP sync", "Search index", "Audit log"])
-      created.push(await createSubscription(server, {
+      created.push(await createSubscription(running.server, {
         name, targetUrl: `http://127.0.0.1:9/${encodeURIComponent(name)}`, eventTypes: ["document", "media.update"], authorization: "Bearer erp-token",
       }));
     const [first, second, third] = created;
@@ -54,12 +43,12 @@ describe("subscriptions against wrangler dev", () => {
     expect(first.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
     expect(first).not.toHaveProperty("authorization");
 
-    const page1 = await server.api("/v1/webhooks/subscriptions?page=1&limit=2");
+    const page1 = await running.server.api("/v1/webhooks/subscriptions?page=1&limit=2");
     expect(page1.status).toBe(200);
     expect(pagination(page1)).toEqual({ "current-page": "1", "page-items": "2", "total-count": "3", "total-pages": "2" });
     const listed1 = (await page1.json()) as SubscriptionView[];
     expect(listed1.map((subscription) => subscription.id)).toEqual([first.id, second.id]);
-    const page2 = await server.api("/v1/webhooks/subscriptions?page=2&limit=2");
+    const page2 = await running.server.api("/v1/webhooks/subscriptions?page=2&limit=2");
     expect(pagination(page2)).toEqual({ "current-page": "2", "page-items": "2", "total-count": "3", "total-pages": "2" });
     expect(((await page2.json()) as SubscriptionView[]).map((subscription) => subscription.id)).toEqual([third.id]);
     for (const listed of listed1) {
@@ -67,7 +56,7 @@ describe("subscriptions against wrangler dev", () => {
       expect(listed).not.toHaveProperty("authorization");
     }
 
-    const read = await server.api(`/v1/webhooks/subscriptions/${second.id}`);
+    const read = await running.server.api(`/v1/webhooks/subscriptions/${second.id}`);
     expect(read.status).toBe(200);
     const { secret: _secret, ...withoutSecret } = second;
     expect(await read.json()).toEqual(withoutSecret);
@@ -79,11 +68,11 @@ describe("subscriptions against wrangler dev", () => {
     expect(reEnabled).toMatchObject({ disabled: false, disabledReason: null, consecutiveFailures: 0 });
     expect(await getView(second.id)).toMatchObject({ disabled: false, disabledReason: null });
 
-    const deleted = await server.api(`/v1/webhooks/subscriptions/${second.id}`, { method: "DELETE" });
+    const deleted = await running.server.api(`/v1/webhooks/subscriptions/${second.id}`, { method: "DELETE" });
     expect(deleted.status).toBe(204);
-    expect((await server.api(`/v1/webhooks/subscriptions/${second.id}`)).status).toBe(404);
-    expect((await server.api(`/v1/webhooks/subscriptions/${second.id}`, { method: "DELETE" })).status).toBe(404);
-    const afterDelete = await server.api("/v1/webhooks/subscriptions?page=1&limit=25");
+    expect((await running.server.api(`/v1/webhooks/subscriptions/${second.id}`)).status).toBe(404);
+    expect((await running.server.api(`/v1/webhooks/subscriptions/${second.id}`, { method: "DELETE" })).status).toBe(404);
+    const afterDelete = await running.server.api("/v1/webhooks/subscriptions?page=1&limit=25");
     expect(pagination(afterDelete)).toMatchObject({ "total-count": "2", "total-pages": "1" });
     expect(((await afterDelete.json()) as SubscriptionView[]).map((subscription) => subscription.id)).toEqual([first.id, third.id]);
   });
@@ -94,13 +83,13 @@ describe("subscriptions against wrangler dev", () => {
   }
 
   async function patch(id: string, body: unknown): Promise<SubscriptionView> {
-    const response = await server.api(`/v1/webhooks/subscriptions/${id}`, { method: "PATCH", json: body });
+    const response = await running.server.api(`/v1/webhooks/subscriptions/${id}`, { method: "PATCH", json: body });
     expect(response.status, await response.clone().text()).toBe(200);
     return (await response.json()) as SubscriptionView;
   }
 
   async function getView(id: string): Promise<SubscriptionView> {
-    const response = await server.api(`/v1/webhooks/subscriptions/${id}`);
+    const response = await running.server.api(`/v1/webhooks/subscriptions/${id}`);
     expect(response.status).toBe(200);
     return (await response.json()) as SubscriptionView;
   }

@@ -8,7 +8,7 @@ import { INGEST_TOKEN, makeStateDir, startDevServer, type DevServer } from "./de
 export { eventually, sleep } from "../support/eventually";
 
 /** Quable's documented `document.update` notification, byte for byte as Quable sends it. */
-export const QUABLE_EXAMPLE_TEXT = readFileSync(new URL("./fixtures/quable-document-update.json", import.meta.url), "utf8");
+export const QUABLE_EXAMPLE_TEXT = readFileSync(new URL("../../examples/quable-document-update.json", import.meta.url), "utf8");
 
 export type QuableEvent = Record<string, unknown> & { uuid: string; code: string };
 
@@ -80,6 +80,20 @@ export function deliveriesPerEvent(receiver: Receiver, bucket: string): Map<stri
 /** A bucket name unique to this run, so that receivers never mix up tests. */
 export function bucket(name: string): string {
   return `${name}-${randomUUID().slice(0, 8)}`;
+}
+
+/** For a describe block: a `wrangler dev` on a fresh state directory, started before its tests and stopped after. */
+export function useServer(): { server: DevServer } {
+  const state = makeStateDir();
+  const started = {} as { server: DevServer };
+  beforeAll(async () => {
+    started.server = await startDevServer({ stateDir: state.path });
+  });
+  afterAll(async () => {
+    await started.server?.stop();
+    state.remove();
+  });
+  return started;
 }
 
 /** For a describe block: a `wrangler dev` on a fresh state directory and a receiver, started before its tests and stopped after. */

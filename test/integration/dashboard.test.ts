@@ -332,6 +332,19 @@ describe("dashboard pages", () => {
     expect(await page(session, `/subscriptions/${id}?done=created`)).toContain("Subscription created.");
   });
 
+  it("says whether a subscription sends an authorization header, never its value, and leaves times in UTC", async () => {
+    const session = await signIn();
+    const authorization = `Bearer ${bucket("dashboard-authorization")}`;
+    const subscription = await createSubscription({ authorization });
+    const html = await page(session, `/subscriptions/${subscription.id}`);
+    expect(html).toContain("<dt>Sends an authorization header</dt><dd>yes (the value is not shown)</dd>");
+    expect(html).not.toContain(authorization);
+    // The page's script does not rewrite the UTC times into the reader's locale.
+    const script = /<script src="([^"]+)"/.exec(html)?.[1];
+    expect(script).toBeDefined();
+    expect(await (await SELF.fetch(`https://doorbell.test${script}`)).text()).not.toMatch(/toLocale/);
+  });
+
   it("shows the attempt log a page at a time and a chart of attempts by outcome", async () => {
     const session = await signIn();
     const target = bucket("log");
@@ -363,6 +376,12 @@ describe("dashboard pages", () => {
     expect([...linkedEvents(html), ...linkedEvents(second)].sort()).toEqual(events.map((event) => event.uuid).sort());
     expect(second).not.toContain("Older attempts");
     expect(second).toContain("Newest attempts");
+    // Each row names its event by id (the link) and code, and its time in UTC, written out.
+    const eventCells = [...html.matchAll(/<a href="\/events\?uuid=([0-9a-f-]{36})" class="mono">([^<]*)<\/a> ([a-z.]+)/g)];
+    expect(eventCells).toHaveLength(25);
+    for (const [, linked, shown, code] of eventCells) expect([shown, code]).toEqual([linked, "document.update"]);
+    expect(html).toMatch(/<td data-label="Time"><time datetime="[^"]+">\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC<\/time><\/td>/);
+    expect(html).toContain("<dt>Sends an authorization header</dt><dd>no</dd>");
 
     expect(await page(session, "/subscriptions/wh_0000000000000000", 404)).toContain("Subscription not found.");
     expect(await page(session, "/subscriptions/not-an-id", 404)).toContain("Subscription not found.");

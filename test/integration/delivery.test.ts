@@ -14,6 +14,7 @@ interface AttemptEntry {
   outcome: string;
   status: number | null;
   durationMs: number;
+  error: string | null;
 }
 
 interface AttemptPage {
@@ -171,7 +172,9 @@ describe("delivery", () => {
 
     const closedPortIsANetworkError = async () => {
       const subscription = await createSubscription({ targetUrl: `http://127.0.0.1:${env.TEST_CLOSED_PORT}/hook`, eventTypes: ["link.update"] });
-      expect(await firstAttemptOutcome(subscription, "link.update")).toMatchObject({ outcome: "network_error", status: null });
+      const first = await firstAttemptOutcome(subscription, "link.update");
+      expect(first).toMatchObject({ outcome: "network_error", status: null });
+      expect(first.error).toMatch(/^connection failed before an answer: nothing listening on that host and port/);
     };
 
     const successAfterTwoFailuresResetsTheCounter = async () => {

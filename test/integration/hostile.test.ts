@@ -108,7 +108,7 @@ const TABLE: HostileRequest[] = [
   get("no token on the catalog", "/v1/event-types", 401, { authorization: null }),
   patch("ingest token cannot change a subscription", JSON.stringify({ name: "taken over" }), 401, { authorization: `Bearer ${INGEST_TOKEN}` }),
   get("unknown route", "/v1/nope", 404),
-  { what: "PUT on a subscription", method: "PUT", path: `/v1/webhooks/subscriptions/${TARGET}`, body: JSON.stringify({ name: "put" }), status: 404 },
+  { what: "PUT on a subscription", method: "PUT", path: `/v1/webhooks/subscriptions/${TARGET}`, body: JSON.stringify({ name: "put" }), status: 405 },
   { what: "POST on /health", method: "POST", path: "/health", body: "{}", status: 404 },
 
   // ---- create: body shape ----

@@ -147,6 +147,24 @@ describe("unknown routes", () => {
   });
 });
 
+describe("a known path asked with another method", () => {
+  it.each([
+    ["PUT", `${SUBSCRIPTIONS}/wh_0000000000000000`, "GET, PATCH, DELETE"],
+    ["DELETE", SUBSCRIPTIONS, "GET, POST"],
+    ["GET", `${SUBSCRIPTIONS}/wh_0000000000000000/secret/rotate`, "POST"],
+    ["PUT", "/v1/events/ce6c64a3-4f27-4b0e-862c-ee780eae06d1", "GET"],
+    ["POST", "/v1/event-types", "GET"],
+  ])("%s %s answers 405 with Allow: %s", async (method, path, allow) => {
+    const response = await api(path, { method });
+    expect(response.headers.get("allow")).toBe(allow);
+    await expectError(response, 405, "method_not_allowed", `${method} is not allowed here; allowed: ${allow}`);
+  });
+
+  it("still needs the token first", async () => {
+    await expectError(await api(`${SUBSCRIPTIONS}/wh_0000000000000000`, { method: "PUT", token: null }), 401, "unauthorized", /./);
+  });
+});
+
 describe("request bodies", () => {
   const notJson = "body is not valid JSON";
 

@@ -240,6 +240,20 @@ describe("PATCH /v1/webhooks/subscriptions/{id}", () => {
     expect((await findListed(created.id)).items.find((item) => item.id === created.id)).toEqual(retargeted);
   });
 
+  it("changes nothing, updatedAt included, for an empty patch or one that repeats the current values", async () => {
+    const created = await getSubscription((await createSubscription({ name: "unchanged" })).id);
+    // updatedAt has second resolution: once the clock is past its second, any write would show.
+    await eventually(() => expect(new Date().toISOString().slice(0, 19)).not.toBe(created.updatedAt.slice(0, 19)), 2_000, 50);
+    for (const body of [{}, { name: "unchanged" }, { disabled: false }]) {
+      const response = await patch(created.id, body);
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual(created);
+    }
+    expect(await getSubscription(created.id)).toEqual(created);
+    const renamed = (await (await patch(created.id, { name: "changed" })).json()) as SubscriptionView;
+    expect(renamed.updatedAt > created.updatedAt).toBe(true);
+  });
+
   it("disables with reason manual, and keeps it on a second disable", async () => {
     const created = await createSubscription();
     const disabled = (await (await patch(created.id, { disabled: true })).json()) as SubscriptionView;

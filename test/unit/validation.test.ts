@@ -193,6 +193,15 @@ describe("parseEventBatch", () => {
     expect(accepted(parseEventBatch(media))).toHaveLength(1);
   });
 
+  it("says a missing uuid or created_at is required, and a malformed one what it must be", () => {
+    expect(refused(parseEventBatch(makeEvent({ uuid: undefined, created_at: undefined })))).toEqual({ uuid: ["is required"], created_at: ["is required"] });
+    expect(refused(parseEventBatch(makeEvent({ uuid: "nope", created_at: "yesterday" })))).toEqual({
+      uuid: ["must be a UUID"],
+      created_at: ["must be an ISO 8601 date-time with offset"],
+    });
+    expect(refused(parseEventBatch(makeEvent({ uuid: 7 })))).toEqual({ uuid: ["must be a UUID"] });
+  });
+
   it("requires process.correlationId when process is present", () => {
     expect(refused(parseEventBatch(makeEvent({ process: { id: "42", type: "import" } })))).toEqual({ "process.correlationId": ["is required"] });
     expect(accepted(parseEventBatch(makeEvent({ process: { correlationId: "c-1", id: "42", type: "bulk_edit" } })))).toHaveLength(1);

@@ -93,6 +93,7 @@ export const SubscriptionPage: FC<SubscriptionPageProps> = (props) => {
         <dt>ID</dt><dd class="mono">{subscription.id}</dd>
         <dt>Target URL</dt><dd class="mono">{subscription.targetUrl}</dd>
         <dt>Event types</dt><dd><EventTypes types={subscription.eventTypes} /></dd>
+        <dt>Sends an authorization header</dt><dd>{summary.hasAuthorization ? "yes (the value is not shown)" : "no"}</dd>
         <dt>Last attempt</dt><dd><LastAttempt attempt={lastAttempt} /></dd>
         <dt>Created</dt><dd><Time at={subscription.createdAt} /></dd>
         <dt>Updated</dt><dd><Time at={subscription.updatedAt} /></dd>
@@ -119,7 +120,9 @@ export const SubscriptionPage: FC<SubscriptionPageProps> = (props) => {
             {attempts.map((attempt) => (
               <tr>
                 <td data-label="Time"><Time at={attempt.at} /></td>
-                <td data-label="Event"><a href={hrefWith("/events", { uuid: attempt.eventId })}>{attempt.eventCode}</a></td>
+                <td data-label="Event">
+                  <a href={hrefWith("/events", { uuid: attempt.eventId })} class="mono">{attempt.eventId}</a> {attempt.eventCode}
+                </td>
                 <td data-label="Attempt">{attempt.attempt}</td>
                 <td data-label="Outcome"><OutcomeLabel outcome={attempt.outcome} /></td>
                 <td data-label="HTTP status">{attempt.status ?? "none"}</td>

@@ -10,6 +10,8 @@ export type OutcomeCounts = Record<Outcome, number>;
 /** What the operator dashboard shows of a subscription, read in one call. */
 export interface SubscriptionSummary {
   subscription: SubscriptionView;
+  /** Whether deliveries carry an `authorization` header (its value is never shown). */
+  hasAuthorization: boolean;
   lastAttempt: { at: string; outcome: Outcome; status: number | null } | null;
   /** Attempts of the last 24 hours. */
   lastDay: OutcomeCounts;
@@ -21,6 +23,7 @@ export interface SubscriptionSummary {
 
 export interface SummaryInput {
   readonly subscription: SubscriptionView;
+  readonly hasAuthorization: boolean;
   /** The attempt log, newest first; read only as far back as the window needs. */
   readonly attempts: Iterable<LoggedOutcome>;
   readonly owed: UnsettledCounts;
@@ -58,5 +61,5 @@ export function summarize(input: SummaryInput): SubscriptionSummary {
     const bucket = buckets[Math.floor((attempt.at - chartStart) / bucketMs)];
     if (bucket) bucket[attempt.outcome] += 1;
   }
-  return { subscription: input.subscription, lastAttempt, lastDay, owed: input.owed, chart: { start: new Date(chartStart).toISOString(), bucketMs, buckets } };
+  return { subscription: input.subscription, hasAuthorization: input.hasAuthorization, lastAttempt, lastDay, owed: input.owed, chart: { start: new Date(chartStart).toISOString(), bucketMs, buckets } };
 }
