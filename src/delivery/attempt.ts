@@ -124,5 +124,3 @@ async function readUpTo(response: Response, maxBytes: number): Promise<Uint8Arra
   await reader.cancel().catch(() => undefined);
   return chunks;
 }
-
-}
