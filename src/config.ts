@@ -1,4 +1,6 @@
+import { DEFAULT_QUILTT_ENVIRONMENT, QuilttEnvironment } from "./domain/quiltt-payload";
 import type { TargetPolicy } from "./domain/target-url";
+import { formatPath } from "./domain/validation-errors";
 
 /** Every `[vars]` value, parsed and checked once per environment object. */
 export interface Config {
@@ -10,6 +12,8 @@ export interface Config {
   readonly redeliveryGraceSeconds: number;
   readonly targetPolicy: TargetPolicy;
   readonly opsWebhookUrl: string | null;
+  /** The `environment` of every Quiltt-format payload. */
+  readonly quilttEnvironment: QuilttEnvironment;
 }
 
 export class ConfigError extends Error {
@@ -42,6 +46,23 @@ function optionalUrl(vars: RawVars, name: string): string | null {
   return raw;
 }
 
+function environment(vars: RawVars, name: string): QuilttEnvironment {
+  const raw = vars[name];
+  if (raw === undefined || raw === "") return DEFAULT_QUILTT_ENVIRONMENT;
+  let value: unknown;
+  try {
+    value = typeof raw === "string" ? JSON.parse(raw) : raw;
+  } catch (error) {
+    throw new ConfigError(`Configuration error: ${name} must be a JSON object, got "${String(raw)}"`, { cause: error });
+  }
+  const result = QuilttEnvironment.safeParse(value);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${formatPath(issue.path)} ${issue.message}`).join("; ");
+    throw new ConfigError(`Configuration error: ${name} must be a Quiltt Environment {id, name, mode, metadata}: ${problems}`);
+  }
+  return result.data;
+}
+
 export function parseConfig(vars: RawVars): Config {
   return {
     deliveryTimeoutMs: integer(vars, "DELIVERY_TIMEOUT_MS", 5000, 1, 15 * 60 * 1000),
@@ -51,6 +72,7 @@ export function parseConfig(vars: RawVars): Config {
     redeliveryGraceSeconds: integer(vars, "REDELIVERY_GRACE_SECONDS", 900, 1, 7 * 24 * 60 * 60),
     targetPolicy: { allowHttp: flag(vars, "ALLOW_HTTP_TARGETS"), allowPrivate: flag(vars, "ALLOW_PRIVATE_TARGETS") },
     opsWebhookUrl: optionalUrl(vars, "OPS_WEBHOOK_URL"),
+    quilttEnvironment: environment(vars, "QUILTT_ENVIRONMENT"),
   };
 }
 

@@ -1,8 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { Event, EventBatchRequest, MAX_REQUEST_BYTES, parseEventBatch } from "../domain/event";
+import { Event, EventBatchRequest, MAX_REQUEST_BYTES, QuilttEvent, parseEventBatch } from "../domain/event";
 import { NotEnqueued, fanOut } from "../delivery/fan-out";
 import { DELIVERY_STATUSES } from "../durable/subscription-object";
 import { jsonBody, parseJson, readBodyText } from "./body";
+import { loadCatalog, type Catalog } from "./catalog";
+import type { Env } from "../env";
 import { ApiError, ValidationFailed } from "./errors";
 import { lookupEvent, redeliverEvent } from "./event-lookup";
 import { BEARER_SECURITY, createRouter } from "./router";
@@ -10,7 +12,11 @@ import { ErrorBody, ValidationErrorsBody, json } from "./schemas";
 
 const tags = ["Events"];
 
-const UuidParam = z.object({ uuid: z.string().openapi({ param: { name: "uuid", in: "path" }, example: "ce6c64a3-4f27-4b0e-862c-ee780eae06d1" }) });
+const UuidParam = z.object({
+  uuid: z.string().openapi({
+    param: { name: "uuid", in: "path", description: "A Quable event's `uuid` or a Quiltt-shaped event's `id`." }, example: "ce6c64a3-4f27-4b0e-862c-ee780eae06d1",
+  }),
+});
 
 const IngestResult = z
   .object({ accepted: z.array(z.string()), duplicates: z.array(z.string()) })
@@ -18,7 +24,7 @@ const IngestResult = z
 
 const EventDeliveries = z
   .object({
-    event: Event,
+    event: z.union([Event, QuilttEvent]),
     receivedAt: z.string(),
     deliveries: z.array(
       z.object({ subscriptionId: z.string(), status: z.enum(DELIVERY_STATUSES), attempts: z.number().int() }),
@@ -39,20 +45,33 @@ events.openAPIRegistry.registerPath({
   method: "post", path: "/", tags, security: BEARER_SECURITY, summary: "Ingest events",
   description:
     "One event (exactly what a Quable webhook sends), an array, or `{events: [...]}`: at most 1,000 events and 5 MiB, " +
-    "64 KiB per event (413 past these), objects and arrays nested at most 32 deep. Idempotent on `uuid`. 202 means every delivery is durably enqueued; on 503 nothing was recorded " +
+    "64 KiB per event (413 past these), objects and arrays nested at most 32 deep. Quable-shaped events (`uuid`, `code`, ...) and " +
+    "Quiltt-shaped ones (`id`, `type`, ...) mix freely. Idempotent on `uuid` (`id` for Quiltt's shape). An event whose code has a schema " +
+    "in the catalogue must satisfy it (422 naming the failing paths). 202 means every delivery is durably enqueued; on 503 nothing was recorded " +
     "and the same body can be sent again. Accepts `API_TOKEN` or `INGEST_TOKEN`.",
   request: { body: { required: true, content: { "application/json": { schema: EventBatchRequest } } } },
   responses: {
     202: json(IngestResult, "Accepted: every delivery is enqueued"),
     400: json(ErrorBody, "The body is not JSON"),
     413: json(ErrorBody, "Too many events, or a body or event too large"),
-    422: json(ValidationErrorsBody, "An event failed validation; nothing was accepted"),
+    422: json(ValidationErrorsBody, "An event failed validation (its shape or its code's schema); nothing was accepted"),
     503: json(ErrorBody, "Deliveries could not be enqueued; nothing was recorded, send again"),
   },
 });
 
+/** The catalogue whose schemas ingest enforces; if it cannot be read, nothing is recorded and the producer sends again. */
+async function catalogForIngest(env: Env): Promise<Catalog> {
+  try {
+    return await loadCatalog(env);
+  } catch (error) {
+    console.error("reading the event catalogue failed", error);
+    throw new ApiError(503, "unavailable", "the event catalogue could not be read; nothing was accepted, send the same body again");
+  }
+}
+
 events.post("/", async (c) => {
-  const parsed = parseEventBatch(parseJson(await readBodyText(c, MAX_REQUEST_BYTES)));
+  const payload = parseJson(await readBodyText(c, MAX_REQUEST_BYTES));
+  const parsed = parseEventBatch(payload, (await catalogForIngest(c.env)).checkerOf);
   if (parsed.kind === "too_large") throw new ApiError(413, "payload_too_large", parsed.message);
   if (parsed.kind === "invalid") throw new ValidationFailed(parsed.errors);
   try {

@@ -6,6 +6,7 @@ import {
   createSubscription, deleteSubscription, refusal, replayDeliveries, revealSecret, rotateSecret, subscriptionStubFor, updateSubscription,
   viewSubscription,
 } from "../api/subscription-service";
+import { loadCatalog } from "../api/catalog";
 import { redeliverEvent } from "../api/event-lookup";
 import { SubscriptionCreateRequest, SubscriptionUpdateRequest } from "../domain/subscription";
 import type { Env } from "../env";
@@ -62,9 +63,9 @@ const doneRedirect = (c: DashboardContext, path: string, done: string, extra: Re
   c.redirect(hrefWith(path, { done, ...extra }), 303);
 
 /** The API's own schema, with its refusal in the API's own shape. */
-function parseOrRefuse<T>(env: Env, schema: ZodType<T>, body: unknown): T {
+async function parseOrRefuse<T>(env: Env, schema: ZodType<T>, body: unknown): Promise<T> {
   const parsed = schema.safeParse(body);
-  if (!parsed.success) throw refusal(env, parsed.error.issues, body);
+  if (!parsed.success) throw await refusal(env, parsed.error.issues, body);
   return parsed.data;
 }
 
@@ -114,17 +115,25 @@ dashboard.get("/", ...page, async (c) => {
   );
 });
 
-dashboard.get("/subscriptions/new", ...page, (c) => c.html(<SubscriptionFormPage csrfToken={c.var.csrfToken} values={{}} problems={{}} />));
+/** The catalogue's codes, for the forms' list of them. */
+const catalogCodes = async (c: DashboardContext) => (await loadCatalog(c.env, { fresh: true })).codes;
+
+dashboard.get("/subscriptions/new", ...page, async (c) =>
+  c.html(<SubscriptionFormPage csrfToken={c.var.csrfToken} values={{}} problems={{}} codes={await catalogCodes(c)} />),
+);
 
 dashboard.post("/subscriptions", ...action, async (c) => {
   const form = await readForm(c);
   try {
-    const created = await createSubscription(c.env, parseOrRefuse(c.env, SubscriptionCreateRequest, createBody(form)));
+    const created = await createSubscription(c.env, await parseOrRefuse(c.env, SubscriptionCreateRequest, createBody(form)));
     return doneRedirect(c, `/subscriptions/${created.id}`, "created");
   } catch (error) {
     if (!(error instanceof ValidationFailed)) throw error;
     return c.html(
-      <SubscriptionFormPage csrfToken={c.var.csrfToken} values={valuesOf(form)} problems={problemsByField(error.errors)} startDisabled={form.disabled === "on"} />,
+      <SubscriptionFormPage
+        csrfToken={c.var.csrfToken} values={valuesOf(form)} problems={problemsByField(error.errors)} codes={await catalogCodes(c)}
+        startDisabled={form.disabled === "on"}
+      />,
       422,
     );
   }
@@ -183,21 +192,26 @@ dashboard.post("/subscriptions/:id/secret/rotate", ...action, async (c) => {
 
 dashboard.get("/subscriptions/:id/edit", ...page, async (c) => {
   const subscription = await viewSubscription(c.env, c.req.param("id"));
-  const values = { name: subscription.name, targetUrl: subscription.targetUrl, eventTypes: subscription.eventTypes.join(", ") };
-  return c.html(<SubscriptionFormPage csrfToken={c.var.csrfToken} subscription={subscription} values={values} problems={{}} />);
+  const values = {
+    name: subscription.name, targetUrl: subscription.targetUrl, eventTypes: subscription.eventTypes.join(", "),
+    payloadFormat: subscription.payloadFormat, maxEventsPerDelivery: String(subscription.maxEventsPerDelivery), maxConcurrency: String(subscription.maxConcurrency),
+  };
+  return c.html(<SubscriptionFormPage csrfToken={c.var.csrfToken} subscription={subscription} values={values} problems={{}} codes={await catalogCodes(c)} />);
 });
 
 dashboard.post("/subscriptions/:id/edit", ...action, async (c) => {
   const id = c.req.param("id");
   const form = await readForm(c);
   try {
-    await updateSubscription(c.env, id, parseOrRefuse(c.env, SubscriptionUpdateRequest, updateBody(form)));
+    await updateSubscription(c.env, id, await parseOrRefuse(c.env, SubscriptionUpdateRequest, updateBody(form)));
     return doneRedirect(c, `/subscriptions/${id}`, "saved");
   } catch (error) {
     if (!(error instanceof ValidationFailed)) throw error;
     const subscription = await viewSubscription(c.env, id);
     return c.html(
-      <SubscriptionFormPage csrfToken={c.var.csrfToken} subscription={subscription} values={valuesOf(form)} problems={problemsByField(error.errors)} />,
+      <SubscriptionFormPage
+        csrfToken={c.var.csrfToken} subscription={subscription} values={valuesOf(form)} problems={problemsByField(error.errors)} codes={await catalogCodes(c)}
+      />,
       422,
     );
   }

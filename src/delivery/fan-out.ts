@@ -18,13 +18,13 @@ export class NotEnqueued extends Error {}
  * body again. A message already on the queue for a withdrawn delivery finds nothing owed and is dropped.
  */
 export async function fanOut(env: Env, events: readonly IngestedEvent[]): Promise<IngestResult> {
-  const byShard = groupBy(events, (event) => ledgerShardOf(event.uuid));
+  const byShard = groupBy(events, (event) => ledgerShardOf(event.id));
   const [knownPerShard, matches] = await Promise.all([
-    Promise.all([...byShard].map(([shard, group]) => ledgerStub(env, shard).known(group.map((event) => event.uuid)))),
+    Promise.all([...byShard].map(([shard, group]) => ledgerStub(env, shard).known(group.map((event) => event.id)))),
     directoryStub(env).match([...new Set(events.map((event) => event.code))]),
   ]);
   const known = new Set(knownPerShard.flat());
-  const fresh = events.filter((event) => !known.has(event.uuid));
+  const fresh = events.filter((event) => !known.has(event.id));
   const subscribersOf = (event: IngestedEvent) => matches[event.code] ?? [];
 
   const owed = groupBy(fresh.flatMap((event) => subscribersOf(event).map((id) => ({ id, event }))), (pair) => pair.id);
@@ -47,7 +47,7 @@ export async function fanOut(env: Env, events: readonly IngestedEvent[]): Promis
 
   let recordedElsewhere: string[];
   try {
-    const freshByShard = groupBy(fresh, (event) => ledgerShardOf(event.uuid));
+    const freshByShard = groupBy(fresh, (event) => ledgerShardOf(event.id));
     const committed = await Promise.all(
       [...freshByShard].map(([shard, group]) =>
         ledgerStub(env, shard).commit(group.map((event) => ({ event, subscriptionIds: subscribersOf(event) }))),
@@ -61,7 +61,7 @@ export async function fanOut(env: Env, events: readonly IngestedEvent[]): Promis
 
   const duplicate = new Set([...known, ...recordedElsewhere]);
   return {
-    accepted: events.filter((event) => !duplicate.has(event.uuid)).map((event) => event.uuid),
-    duplicates: events.filter((event) => duplicate.has(event.uuid)).map((event) => event.uuid),
+    accepted: events.filter((event) => !duplicate.has(event.id)).map((event) => event.id),
+    duplicates: events.filter((event) => duplicate.has(event.id)).map((event) => event.id),
   };
 }

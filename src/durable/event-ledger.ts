@@ -42,9 +42,9 @@ export class EventLedger extends DurableObject<Env> {
       const written = this.sql.exec(
         `INSERT INTO events (uuid, code, body, subscription_ids, received_at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (uuid) DO NOTHING`,
-        event.uuid, event.code, event.body, JSON.stringify(subscriptionIds), now,
+        event.id, event.code, event.body, JSON.stringify(subscriptionIds), now,
       ).rowsWritten;
-      if (written === 0) already.push(event.uuid);
+      if (written === 0) already.push(event.id);
     }
     if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(now + EVENT_RETENTION_MS);
     return already;

@@ -45,6 +45,11 @@ export class SubscriptionDirectory extends DurableObject<Env> {
     return { ids, total };
   }
 
+  /** Every subscription's event types, oldest first (what deleting a catalogue code must not leave dangling). */
+  all(): { id: string; eventTypes: string[] }[] {
+    return [...this.load()].map(([id, eventTypes]) => ({ id, eventTypes }));
+  }
+
   /** For each code, the subscriptions whose event types select it. */
   match(codes: string[]): Record<string, string[]> {
     const entries = this.load();

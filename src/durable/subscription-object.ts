@@ -7,8 +7,9 @@ import { generateSecret } from "../delivery/signature";
 import { typesMatchCode } from "../domain/catalog";
 import { groupBy } from "../domain/collections";
 import type { IngestedEvent } from "../domain/event";
-import type { DisabledReason, SubscriptionCreate, SubscriptionUpdate, SubscriptionView } from "../domain/subscription";
+import type { DisabledReason, PayloadFormat, SubscriptionCreate, SubscriptionUpdate, SubscriptionView } from "../domain/subscription";
 import type { Env } from "../env";
+import { addMissingSubscriptionColumns } from "./subscription-columns";
 
 /**
  * One subscription, and the single owner of everything about it: its settings and secrets, its
@@ -72,6 +73,9 @@ type SubscriptionRow = {
   consecutive_failures: number;
   created_at: number;
   updated_at: number;
+  payload_format: PayloadFormat;
+  max_events_per_delivery: number;
+  max_concurrency: number;
 };
 
 type DeliveryRow = {
@@ -191,6 +195,7 @@ export class SubscriptionObject extends DurableObject<Env> {
     this.config = configOf(env);
     this.sql = ctx.storage.sql;
     this.sql.exec(SCHEMA);
+    addMissingSubscriptionColumns(this.sql);
   }
 
   // ---- settings -------------------------------------------------------------------------------
@@ -199,10 +204,12 @@ export class SubscriptionObject extends DurableObject<Env> {
     const now = Date.now();
     const secret = generateSecret();
     this.writeSubscription(
-      `INSERT INTO subscription (singleton, id, name, target_url, event_types, auth_header, secret, disabled, disabled_reason, consecutive_failures, created_at, updated_at)
-       VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`,
+      `INSERT INTO subscription (singleton, id, name, target_url, event_types, auth_header, secret, disabled, disabled_reason, consecutive_failures, created_at, updated_at,
+         payload_format, max_events_per_delivery, max_concurrency)
+       VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)`,
       id, input.name, input.targetUrl, JSON.stringify(input.eventTypes), input.authorization ?? null, secret,
       input.disabled ? 1 : 0, input.disabled ? "manual" : null, now, now,
+      input.payloadFormat ?? "event", input.maxEventsPerDelivery ?? 1, input.maxConcurrency ?? 20,
     );
     return { subscription: this.viewOf(this.row()!), secret };
   }
@@ -222,15 +229,18 @@ export class SubscriptionObject extends DurableObject<Env> {
       target_url: patch.targetUrl ?? row.target_url,
       event_types: patch.eventTypes ? JSON.stringify(patch.eventTypes) : row.event_types,
       auth_header: patch.authorization === undefined ? row.auth_header : patch.authorization,
+      payload_format: patch.payloadFormat ?? row.payload_format,
+      max_events_per_delivery: patch.maxEventsPerDelivery ?? row.max_events_per_delivery,
+      max_concurrency: patch.maxConcurrency ?? row.max_concurrency,
       updated_at: now,
     };
     if (patch.disabled === false) Object.assign(next, { disabled: 0, disabled_reason: null, consecutive_failures: 0 });
     if (patch.disabled === true && !row.disabled) Object.assign(next, { disabled: 1, disabled_reason: "manual" });
     this.writeSubscription(
       `UPDATE subscription SET name = ?, target_url = ?, event_types = ?, auth_header = ?, disabled = ?, disabled_reason = ?,
-       consecutive_failures = ?, updated_at = ?`,
+       consecutive_failures = ?, updated_at = ?, payload_format = ?, max_events_per_delivery = ?, max_concurrency = ?`,
       next.name, next.target_url, next.event_types, next.auth_header, next.disabled, next.disabled_reason,
-      next.consecutive_failures, next.updated_at,
+      next.consecutive_failures, next.updated_at, next.payload_format, next.max_events_per_delivery, next.max_concurrency,
     );
     if (next.disabled) this.holdOwedDeliveries(now);
     return this.viewOf(next);
@@ -244,6 +254,7 @@ export class SubscriptionObject extends DurableObject<Env> {
     this.alarmAt = null;
     this.cachedRow = undefined;
     this.sql.exec(SCHEMA); // this instance may still answer (404s) until it is evicted
+    addMissingSubscriptionColumns(this.sql);
     return true;
   }
 
@@ -283,9 +294,9 @@ export class SubscriptionObject extends DurableObject<Env> {
       const inserted = this.sql.exec(
         `INSERT INTO deliveries (event_id, event_code, body, status, attempts, next_attempt_at, created_at, updated_at)
          VALUES (?, ?, ?, ?, 0, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING`,
-        event.uuid, event.code, event.body, status, now, now, now,
+        event.id, event.code, event.body, status, now, now, now,
       ).rowsWritten;
-      if (inserted > 0) eventIds.push(event.uuid);
+      if (inserted > 0) eventIds.push(event.id);
     }
     if (eventIds.length > 0 && !row.disabled) await this.scheduleWatchdog();
     return { eventIds, held: row.disabled === 1 };
@@ -701,6 +712,9 @@ export class SubscriptionObject extends DurableObject<Env> {
       disabled: row.disabled === 1,
       disabledReason: row.disabled ? row.disabled_reason : null,
       consecutiveFailures: row.consecutive_failures,
+      payloadFormat: row.payload_format,
+      maxEventsPerDelivery: row.max_events_per_delivery,
+      maxConcurrency: row.max_concurrency,
       createdAt: isoSeconds(row.created_at),
       updatedAt: isoSeconds(row.updated_at),
     };

@@ -126,14 +126,14 @@ describe("nestsDeeperThan", () => {
 describe("parseEventBatch", () => {
   it("reads a bare event, exactly as Quable's webhook sends it", () => {
     const one = makeEvent();
-    expect(accepted(parseEventBatch(one))).toEqual([{ uuid: one.uuid, code: "document.update", body: JSON.stringify(one) }]);
+    expect(accepted(parseEventBatch(one))).toEqual([{ id: one.uuid, code: "document.update", body: JSON.stringify(one), shape: "quable" }]);
   });
 
   it("reads an array of events and an {events} object, in order", () => {
     const batch = [makeEvent(), makeEvent({ code: "media.create" }, { type: "media", document_type_code: undefined })];
     const uuids = batch.map((item) => item.uuid);
-    expect(accepted(parseEventBatch(batch)).map((item) => item.uuid)).toEqual(uuids);
-    expect(accepted(parseEventBatch({ events: batch })).map((item) => item.uuid)).toEqual(uuids);
+    expect(accepted(parseEventBatch(batch)).map((item) => item.id)).toEqual(uuids);
+    expect(accepted(parseEventBatch({ events: batch })).map((item) => item.id)).toEqual(uuids);
   });
 
   it("refuses an empty batch in either form", () => {
