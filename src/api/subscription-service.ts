@@ -37,7 +37,7 @@ async function ruleErrors(env: Env, body: unknown, refused: ValidationErrors = {
   if (Array.isArray(eventTypes) && eventTypes.every((type) => typeof type === "string") && !isRefused("eventTypes")) {
     const { codes } = await loadCatalog(env, { fresh: true });
     for (const { index, type } of unknownEventTypes(eventTypes, codes))
-      errors[`eventTypes[${index}]`] = [`"${type}" matches no event code of the catalog (GET /v1/event-types)`];
+      errors[`eventTypes[${index}]`] = [`"${type}" matches no event code of the catalog`];
   }
   return errors;
 }

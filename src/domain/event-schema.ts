@@ -1,4 +1,4 @@
-import { Validator, type OutputUnit, type Schema } from "@cfworker/json-schema";
+import { Validator, dereference, type OutputUnit, type Schema } from "@cfworker/json-schema";
 import type { IssueLike } from "./validation-errors";
 
 /**
@@ -46,17 +46,30 @@ const META_SCHEMA: Schema = {
 
 const metaValidator = new Validator(META_SCHEMA, DRAFT, false);
 
+/** Every object within a value, itself included. */
+function objectsIn(value: unknown): Record<string, unknown>[] {
+  if (typeof value !== "object" || value === null) return [];
+  const own = Array.isArray(value) ? [] : [value as Record<string, unknown>];
+  return [...own, ...Object.values(value).flatMap(objectsIn)];
+}
+
 /** The regular expressions a schema holds (`pattern` values, `patternProperties` keys), wherever they nest. */
 function patternsOf(schema: unknown): string[] {
-  if (typeof schema !== "object" || schema === null) return [];
-  const own: string[] = [];
-  if (!Array.isArray(schema)) {
-    const record = schema as Record<string, unknown>;
-    if (typeof record.pattern === "string") own.push(record.pattern);
-    const keyed = record.patternProperties;
-    if (typeof keyed === "object" && keyed !== null) own.push(...Object.keys(keyed));
-  }
-  return [...own, ...Object.values(schema).flatMap(patternsOf)];
+  return objectsIn(schema).flatMap((node) => [
+    ...(typeof node.pattern === "string" ? [node.pattern] : []),
+    ...(typeof node.patternProperties === "object" && node.patternProperties !== null ? Object.keys(node.patternProperties) : []),
+  ]);
+}
+
+/** Each `$ref` that points nowhere in the schema (the validator would throw on reaching it, not before). */
+function unresolvedRefs(schema: unknown): string[] {
+  const copy = structuredClone(schema) as Schema; // dereference annotates the schema it is given
+  const lookup = dereference(copy);
+  return objectsIn(copy).flatMap((node) => {
+    if (typeof node.$ref !== "string") return [];
+    const target = typeof node.__absolute_ref__ === "string" ? node.__absolute_ref__ : node.$ref;
+    return lookup[target] === undefined ? [node.$ref] : [];
+  });
 }
 
 /** What makes this value not a usable JSON Schema (draft 2020-12), as `schema...` paths; empty when it is one. */
@@ -70,12 +83,7 @@ export function schemaProblems(schema: unknown): IssueLike[] {
       problems.push({ path: ["schema"], message: `"${pattern}" is not a valid regular expression: ${(error as Error).message}` });
     }
   }
-  if (problems.length > 0) return problems;
-  try {
-    new Validator(schema as Schema, DRAFT).validate(null); // an unresolvable `$ref` throws only once used
-  } catch (error) {
-    problems.push({ path: ["schema"], message: (error as Error).message.split("\n")[0] ?? "is not a usable JSON Schema" });
-  }
+  for (const ref of unresolvedRefs(schema)) problems.push({ path: ["schema"], message: `$ref "${ref}" points to nothing in the schema` });
   return problems;
 }
 
@@ -84,7 +92,7 @@ export type EventChecker = (value: unknown) => IssueLike[];
 
 /** A checker for a schema that `schemaProblems` passed. */
 export function eventChecker(schema: unknown): EventChecker {
-  const validator = new Validator(schema as Schema, DRAFT, false);
+  const validator = new Validator(structuredClone(schema) as Schema, DRAFT, false);
   return (value) => leafErrors(validator.validate(value).errors).map((unit) => toIssue(unit, []));
 }
 

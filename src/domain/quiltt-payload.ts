@@ -6,7 +6,7 @@ export const QuilttEnvironment = z
   .object({
     id: z.string().min(1, "must not be empty"),
     name: z.string(),
-    mode: z.enum(["TEST", "SANDBOX", "PRODUCTION"]),
+    mode: z.enum(["TEST", "SANDBOX", "PRODUCTION"], { message: 'must be one of "TEST", "SANDBOX", "PRODUCTION"' }),
     metadata: z
       .record(z.string(), z.unknown())
       .refine((metadata) => Object.keys(metadata).length >= 1 && Object.keys(metadata).length <= 50, "must have from 1 to 50 keys")

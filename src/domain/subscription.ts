@@ -95,7 +95,7 @@ export function resolveDeliveryOptions(
   const maxEventsPerDelivery =
     input.maxEventsPerDelivery ?? (formatChanged ? DEFAULT_EVENTS_PER_DELIVERY[payloadFormat] : current.maxEventsPerDelivery);
   if (payloadFormat === "event" && maxEventsPerDelivery !== 1)
-    return { ok: false, message: 'must be 1 with payloadFormat "event" (one event per POST); use payloadFormat "quiltt" to batch' };
+    return { ok: false, message: 'must be 1 with payloadFormat "event" (one event per POST)' };
   return { ok: true, options: { payloadFormat, maxEventsPerDelivery, maxConcurrency: input.maxConcurrency ?? current.maxConcurrency } };
 }
 

@@ -5,7 +5,10 @@ import { api, bucket, createSubscription, eventually, getSubscription, ingest, m
 const BASE = "/v1/webhooks/subscriptions";
 /** Well-formed, but never created. */
 const UNKNOWN_ID = "wh_0000000000000000";
-const PUBLIC_FIELDS = ["consecutiveFailures", "createdAt", "disabled", "disabledReason", "eventTypes", "id", "name", "targetUrl", "updatedAt"];
+const PUBLIC_FIELDS = [
+  "consecutiveFailures", "createdAt", "disabled", "disabledReason", "eventTypes", "id", "maxConcurrency", "maxEventsPerDelivery", "name", "payloadFormat",
+  "targetUrl", "updatedAt",
+];
 
 function patch(id: string, body: unknown): Promise<Response> {
   return api(`${BASE}/${id}`, { method: "PATCH", json: body });
@@ -63,6 +66,9 @@ describe("POST /v1/webhooks/subscriptions", () => {
       disabled: false,
       disabledReason: null,
       consecutiveFailures: 0,
+      payloadFormat: "event",
+      maxEventsPerDelivery: 1,
+      maxConcurrency: 20,
       createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
       updatedAt: created.createdAt,
       secret: expect.stringMatching(/^whsec_[A-Za-z0-9+/]{43}=$/),

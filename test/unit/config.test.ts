@@ -11,6 +11,7 @@ describe("parseConfig", () => {
       redeliveryGraceSeconds: 900,
       targetPolicy: { allowHttp: false, allowPrivate: false },
       opsWebhookUrl: null,
+      quilttEnvironment: { id: "env_doorbell", name: "Doorbell", mode: "PRODUCTION", metadata: null },
     });
   });
 
@@ -29,6 +30,7 @@ describe("parseConfig", () => {
         ALLOW_HTTP_TARGETS: "true",
         ALLOW_PRIVATE_TARGETS: "false",
         OPS_WEBHOOK_URL: "https://ops.example.com/hook",
+        QUILTT_ENVIRONMENT: '{"id":"env_1hyo","name":"Staging","mode":"SANDBOX","metadata":{"team":"pim"}}',
       }),
     ).toEqual({
       deliveryTimeoutMs: 250,
@@ -38,6 +40,7 @@ describe("parseConfig", () => {
       redeliveryGraceSeconds: 30,
       targetPolicy: { allowHttp: true, allowPrivate: false },
       opsWebhookUrl: "https://ops.example.com/hook",
+      quilttEnvironment: { id: "env_1hyo", name: "Staging", mode: "SANDBOX", metadata: { team: "pim" } },
     });
   });
 
@@ -57,6 +60,15 @@ describe("parseConfig", () => {
     ["ALLOW_HTTP_TARGETS", "yes", 'Configuration error: ALLOW_HTTP_TARGETS must be "true" or "false", got "yes"'],
     ["ALLOW_PRIVATE_TARGETS", "1", 'Configuration error: ALLOW_PRIVATE_TARGETS must be "true" or "false", got "1"'],
     ["OPS_WEBHOOK_URL", "ops.example.com", "Configuration error: OPS_WEBHOOK_URL must be an absolute URL"],
+    ["QUILTT_ENVIRONMENT", "env_doorbell", 'Configuration error: QUILTT_ENVIRONMENT must be a JSON object, got "env_doorbell"'],
+    [
+      "QUILTT_ENVIRONMENT", '{"id":"env_1","name":"Doorbell","mode":"LIVE","metadata":null}',
+      'Configuration error: QUILTT_ENVIRONMENT must be a Quiltt Environment {id, name, mode, metadata}: mode must be one of "TEST", "SANDBOX", "PRODUCTION"',
+    ],
+    [
+      "QUILTT_ENVIRONMENT", '{"id":"env_1","name":"Doorbell","mode":"TEST"}',
+      "Configuration error: QUILTT_ENVIRONMENT must be a Quiltt Environment {id, name, mode, metadata}: metadata is required",
+    ],
   ])("refuses %s=%j with a ConfigError naming it", (name, value, message) => {
     expect(() => parseConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => parseConfig({ [name]: value })).toThrow(message);
