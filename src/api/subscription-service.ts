@@ -29,15 +29,14 @@ export function subscriptionStubFor(env: Env, id: string) {
 async function ruleErrors(env: Env, body: unknown, refused: ValidationErrors = {}): Promise<ValidationErrors> {
   const { targetUrl, eventTypes } = typeof body === "object" && body !== null ? (body as { targetUrl?: unknown; eventTypes?: unknown }) : {};
   const errors: ValidationErrors = {};
-  const isRefused = (field: string) => Object.keys(refused).some((path) => path === field || path.startsWith(`${field}[`));
-  if (typeof targetUrl === "string" && !isRefused("targetUrl")) {
+  if (typeof targetUrl === "string" && !refused.targetUrl) {
     const problem = targetUrlProblem(targetUrl, configOf(env).targetPolicy);
     if (problem) errors.targetUrl = [problem];
   }
-  if (Array.isArray(eventTypes) && eventTypes.every((type) => typeof type === "string") && !isRefused("eventTypes")) {
+  if (Array.isArray(eventTypes) && eventTypes.every((type) => typeof type === "string") && !refused.eventTypes) {
     const { codes } = await loadCatalog(env, { fresh: true });
     for (const { index, type } of unknownEventTypes(eventTypes, codes))
-      errors[`eventTypes[${index}]`] = [`"${type}" matches no event code of the catalog`];
+      if (!refused[`eventTypes[${index}]`]) errors[`eventTypes[${index}]`] = [`"${type}" matches no event code of the catalog`];
   }
   return errors;
 }
@@ -50,7 +49,9 @@ async function checkRules(env: Env, body: SubscriptionCreate | SubscriptionUpdat
 /** A subscription body the schema refused, as one 422 with every problem, the rules beyond the schema included. */
 export async function refusal(env: Env, issues: readonly IssueLike[], body: unknown): Promise<ValidationFailed> {
   const errors = issuesToErrors(issues);
-  return new ValidationFailed({ ...errors, ...(await ruleErrors(env, body, errors)) });
+  const merged = Object.entries({ ...errors, ...(await ruleErrors(env, body, errors)) });
+  // In field order (`eventTypes[1]` before `eventTypes[2]`, whichever check found it), as the dashboard lists them.
+  return new ValidationFailed(Object.fromEntries(merged.sort(([a], [b]) => a.localeCompare(b, "en", { numeric: true }))));
 }
 
 export async function viewSubscription(env: Env, id: string): Promise<SubscriptionView> {
