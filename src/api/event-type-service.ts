@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { BUILT_IN_CODES, subscriptionsNeedingCode } from "../domain/catalog";
+import { BUILT_IN_CODES, EVENT_CODE_MESSAGE, EVENT_CODE_PATTERN, MAX_EVENT_CODE_LENGTH, subscriptionsNeedingCode } from "../domain/catalog";
 import { schemaProblems } from "../domain/event-schema";
 import { catalogStub, directoryStub, type Env } from "../env";
 import { forgetCatalog, loadCatalog, type CatalogItem } from "./catalog";
@@ -9,6 +9,11 @@ import { ApiError, notFound } from "./errors";
 
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
+
+export const EventTypeCode = z
+  .string()
+  .regex(EVENT_CODE_PATTERN, EVENT_CODE_MESSAGE)
+  .max(MAX_EVENT_CODE_LENGTH, `must be at most ${MAX_EVENT_CODE_LENGTH} characters`);
 
 export const EventTypeRequest = z
   .object({

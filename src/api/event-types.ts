@@ -1,7 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { EVENT_CODE_MESSAGE, EVENT_CODE_PATTERN, MAX_EVENT_CODE_LENGTH } from "../domain/catalog";
 import { jsonBody } from "./body";
-import { EventTypeRequest, deleteEventType, putEventType } from "./event-type-service";
+import { EventTypeCode, EventTypeRequest, deleteEventType, putEventType } from "./event-type-service";
 import { loadCatalog } from "./catalog";
 import { BEARER_SECURITY, createRouter } from "./router";
 import { ErrorBody, ValidationErrorsBody, json } from "./schemas";
@@ -9,11 +8,7 @@ import { ErrorBody, ValidationErrorsBody, json } from "./schemas";
 const tags = ["Event types"];
 
 const CodeParam = z.object({
-  code: z
-    .string()
-    .regex(EVENT_CODE_PATTERN, EVENT_CODE_MESSAGE)
-    .max(MAX_EVENT_CODE_LENGTH, `must be at most ${MAX_EVENT_CODE_LENGTH} characters`)
-    .openapi({ param: { name: "code", in: "path" }, example: "acme.order.shipped" }),
+  code: EventTypeCode.openapi({ param: { name: "code", in: "path" }, example: "acme.order.shipped" }),
 });
 
 const EventTypeItem = z

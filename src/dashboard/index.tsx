@@ -11,6 +11,7 @@ import { redeliverEvent } from "../api/event-lookup";
 import { SubscriptionCreateRequest, SubscriptionUpdateRequest } from "../domain/subscription";
 import type { Env } from "../env";
 import { ASSET_PATHS, SCRIPT, STYLESHEET } from "./assets";
+import { registerEventTypePages } from "./event-types";
 import { CHART_WINDOWS, chartWindowOf } from "./chart";
 import { findEvent, listSubscriptions } from "./data";
 import { createBody, problemsByField, updateBody, valuesOf } from "./forms";
@@ -21,9 +22,7 @@ import { SignInPage } from "./pages/sign-in";
 import { DeletePage, SubscriptionPage, type ShownSecret } from "./pages/subscription";
 import { SubscriptionFormPage } from "./pages/subscription-form";
 import { SubscriptionsPage, statusFilterOf } from "./pages/subscriptions";
-import {
-  readForm, requireCsrfToken, requireSession, safeNext, sameOriginOnly, securityHeaders, signIn, signOut, type DashboardEnv,
-} from "./session";
+import { action, page, readForm, safeNext, sameOriginOnly, securityHeaders, signIn, signOut, type DashboardEnv } from "./session";
 
 /**
  * The operator dashboard: server-rendered pages at `/` for everything the API does by hand. Every
@@ -35,9 +34,6 @@ type DashboardContext = Context<DashboardEnv>;
 
 const ATTEMPTS_PAGE_SIZE = 25;
 
-/** Middleware of every page, and of every state-changing form. */
-const page = [securityHeaders, requireSession] as const;
-const action = [securityHeaders, sameOriginOnly, requireSession, requireCsrfToken] as const;
 
 /** What a `?done=` redirect says happened; fixed texts, so nothing in the URL is echoed into the page. */
 const NOTICES: Record<string, string> = {
@@ -239,6 +235,8 @@ dashboard.post("/events/:uuid/redeliver", ...action, async (c) => {
   await redeliverEvent(c.env, uuid, (await readForm(c)).subscriptionId ?? "");
   return c.redirect(hrefWith("/events", { uuid, done: "redelivered" }), 303);
 });
+
+registerEventTypePages(dashboard);
 
 // ---- errors -----------------------------------------------------------------------------------------
 

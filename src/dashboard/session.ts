@@ -108,3 +108,7 @@ export const securityHeaders: MiddlewareHandler<DashboardEnv> = async (c, next) 
   c.header("referrer-policy", "same-origin");
   c.header("cache-control", "no-store");
 };
+
+/** Middleware of every page, and of every state-changing form. */
+export const page = [securityHeaders, requireSession] as const;
+export const action = [securityHeaders, sameOriginOnly, requireSession, requireCsrfToken] as const;
