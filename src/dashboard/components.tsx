@@ -155,3 +155,11 @@ export const Field: FC<FieldProps> = ({ name, label, value, type = "text", hint,
     </div>
   );
 };
+
+/** Above a refused form: nothing was saved, and what is wrong but belongs to no one field. */
+export const RefusedNotice: FC<{ problems?: readonly string[] }> = ({ problems }) => (
+  <Notice kind="bad">
+    Nothing was saved: fix what is marked below.
+    {problems ? <ul>{problems.map((problem) => <li>{problem}</li>)}</ul> : null}
+  </Notice>
+);

@@ -8,6 +8,7 @@ import {
 } from "../api/subscription-service";
 import { loadCatalog } from "../api/catalog";
 import { redeliverEvent } from "../api/event-lookup";
+import { eventKey } from "../domain/event";
 import { SubscriptionCreateRequest, SubscriptionUpdateRequest } from "../domain/subscription";
 import type { Env } from "../env";
 import { ASSET_PATHS, SCRIPT, STYLESHEET } from "./assets";
@@ -231,7 +232,7 @@ dashboard.get("/events", ...page, async (c) => {
 });
 
 dashboard.post("/events/:uuid/redeliver", ...action, async (c) => {
-  const uuid = c.req.param("uuid").toLowerCase();
+  const uuid = eventKey(c.req.param("uuid")) ?? "";
   await redeliverEvent(c.env, uuid, (await readForm(c)).subscriptionId ?? "");
   return c.redirect(hrefWith("/events", { uuid, done: "redelivered" }), 303);
 });

@@ -56,21 +56,19 @@ export const PayloadFormatField = z
     description: "`event`: each POST carries one event exactly as ingested. `quiltt`: each POST carries a `WebhookPayload` of up to `maxEventsPerDelivery` events.",
   });
 
+/** An integer from 1 to `max`. */
+const upTo = (max: number) =>
+  z.number().int("must be an integer").min(1, `must be from 1 to ${max}`).max(max, `must be from 1 to ${max}`);
+
 export const MAX_EVENTS_PER_DELIVERY = 100;
-const MaxEventsPerDelivery = z
-  .number()
-  .int("must be an integer")
-  .min(1, `must be from 1 to ${MAX_EVENTS_PER_DELIVERY}`)
-  .max(MAX_EVENTS_PER_DELIVERY, `must be from 1 to ${MAX_EVENTS_PER_DELIVERY}`)
-  .openapi({ description: "Events per POST at most: 1 with the `event` format (its default, the only value allowed), 100 by default with `quiltt`." });
+const MaxEventsPerDelivery = upTo(MAX_EVENTS_PER_DELIVERY).openapi({
+  description: "Events per POST at most: 1 with the `event` format (its default, the only value allowed), 100 by default with `quiltt`.",
+});
 
 export const MAX_CONCURRENCY = 500;
-const MaxConcurrency = z
-  .number()
-  .int("must be an integer")
-  .min(1, `must be from 1 to ${MAX_CONCURRENCY}`)
-  .max(MAX_CONCURRENCY, `must be from 1 to ${MAX_CONCURRENCY}`)
-  .openapi({ description: "POSTs in flight to this endpoint at once (one probe at a time while it is failing). Default 20." });
+const MaxConcurrency = upTo(MAX_CONCURRENCY).openapi({
+  description: "POSTs in flight to this endpoint at once (one probe at a time while it is failing). Default 20.",
+});
 
 /** How a subscription's deliveries are shaped and paced. */
 export interface DeliveryOptions {

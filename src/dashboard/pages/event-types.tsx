@@ -1,6 +1,6 @@
 import type { FC } from "hono/jsx";
 import type { CatalogItem } from "../../api/catalog";
-import { CsrfField, Field, Layout, Notice, PostButton } from "../components";
+import { CsrfField, Field, Layout, Notice, PostButton, RefusedNotice } from "../components";
 
 export type EventTypeField = "code" | "description" | "schema";
 export type EventTypeValues = Partial<Record<EventTypeField, string>>;
@@ -56,12 +56,7 @@ export const EventTypesPage: FC<EventTypesPageProps> = ({ csrfToken, items, valu
       </table>
 
       <h2 id="form">Add or replace a code</h2>
-      {refused ? (
-        <Notice kind="bad">
-          Nothing was saved: fix what is marked below.
-          {problems.form ? <ul>{problems.form.map((problem) => <li>{problem}</li>)}</ul> : null}
-        </Notice>
-      ) : null}
+      {refused ? <RefusedNotice problems={problems.form} /> : null}
       <form method="post" action="/event-types" class="stacked" novalidate>
         <CsrfField token={csrfToken} />
         <Field name="code" label="Code" value={values.code} problems={problems.code} required placeholder="acme.order.shipped" hint="Dotted lower case." />

@@ -1,6 +1,6 @@
 import type { FC } from "hono/jsx";
 import { PAYLOAD_FORMATS, type SubscriptionView } from "../../domain/subscription";
-import { CsrfField, Field, Layout, Notice } from "../components";
+import { CsrfField, Field, Layout, RefusedNotice } from "../components";
 import type { FieldProblems, FormValues } from "../forms";
 
 interface SubscriptionFormProps {
@@ -21,12 +21,7 @@ export const SubscriptionFormPage: FC<SubscriptionFormProps> = ({ csrfToken, sub
   return (
     <Layout title={title} csrfToken={csrfToken} section={editing ? undefined : "new"}>
       <h1>{title}</h1>
-      {refused ? (
-        <Notice kind="bad">
-          Nothing was saved: fix what is marked below.
-          {problems.form ? <ul>{problems.form.map((problem) => <li>{problem}</li>)}</ul> : null}
-        </Notice>
-      ) : null}
+      {refused ? <RefusedNotice problems={problems.form} /> : null}
       {/* The server's checks are the API's own; the browser's would only differ in wording. */}
       <form method="post" action={editing ? `/subscriptions/${subscription.id}/edit` : "/subscriptions"} class="stacked" novalidate>
         <CsrfField token={csrfToken} />
