@@ -97,8 +97,11 @@ export function eventKey(id: string): string | null {
   return id.length > 0 && id.length <= 255 ? id : null;
 }
 
-/** Quiltt's shape is told apart by its own fields; anything else is read (and refused) as Quable's. */
-function shapeOf(item: unknown): EventShape {
+/**
+ * Quiltt's shape is told apart by its own fields; anything else is read (and refused) as Quable's.
+ * Also for a stored body whose shape was not kept: `eventShapeOf(JSON.parse(body))`.
+ */
+export function eventShapeOf(item: unknown): EventShape {
   return isRecord(item) && !("uuid" in item) && !("code" in item) && ("type" in item || "id" in item) ? "quiltt" : "quable";
 }
 
@@ -108,7 +111,7 @@ function shapeOf(item: unknown): EventShape {
  * Paths name the event: `events[3].resource.code` for a batch, `resource.code` for a bare event.
  */
 export function parseEventBatch(payload: unknown, checkerOf: (code: string) => EventChecker | undefined = () => undefined): BatchParse {
-  const batched = Array.isArray(payload) || (isRecord(payload) && shapeOf(payload) === "quable" && !("uuid" in payload) && "events" in payload);
+  const batched = Array.isArray(payload) || (isRecord(payload) && eventShapeOf(payload) === "quable" && !("uuid" in payload) && "events" in payload);
   const items: unknown = Array.isArray(payload) ? payload : batched && isRecord(payload) ? payload.events : [payload];
   if (!Array.isArray(items)) return { kind: "invalid", errors: { events: ["must be an array of events"] } };
   if (items.length === 0) return { kind: "invalid", errors: { events: ["must contain at least one event"] } };
@@ -152,7 +155,7 @@ type Identified =
 
 /** Validates one event in its shape; its key and code when valid. */
 function identify(item: unknown): Identified {
-  if (shapeOf(item) === "quiltt") {
+  if (eventShapeOf(item) === "quiltt") {
     const result = QuilttEvent.safeParse(item);
     return result.success ? { ok: true, id: eventKey(result.data.id)!, code: result.data.type, shape: "quiltt" } : { ok: false, issues: result.error.issues };
   }
