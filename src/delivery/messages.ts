@@ -35,9 +35,11 @@ export type QueueMessage = DeliveryMessage | OpsMessage;
 
 /**
  * Event ids per message: 1,000 (an ingest request's limit) uuids are about 39 KB, within one 64 KB
- * queue operation and the 128 KB message limit.
+ * queue operation and the 128 KB message limit. Quiltt's ids run to 255 characters, so a message
+ * also stops at EVENT_ID_BYTES_PER_MESSAGE of them.
  */
 const EVENT_IDS_PER_MESSAGE = 1000;
+const EVENT_ID_BYTES_PER_MESSAGE = 60 * 1024;
 
 /** The messages that point a subscription at these deliveries, each sent after `delaySeconds`. */
 export function deliveryMessages(
@@ -46,8 +48,19 @@ export function deliveryMessages(
   delaySeconds = 0,
 ): MessageSendRequest<DeliveryMessage>[] {
   const messages: MessageSendRequest<DeliveryMessage>[] = [];
-  for (let start = 0; start < eventIds.length; start += EVENT_IDS_PER_MESSAGE)
-    messages.push({ body: { type: "delivery", subscriptionId, eventIds: eventIds.slice(start, start + EVENT_IDS_PER_MESSAGE) }, delaySeconds });
+  let group: string[] = [];
+  let bytes = 0;
+  for (const eventId of eventIds) {
+    const size = new TextEncoder().encode(JSON.stringify(eventId)).byteLength + 1;
+    if (group.length === EVENT_IDS_PER_MESSAGE || (group.length > 0 && bytes + size > EVENT_ID_BYTES_PER_MESSAGE)) {
+      messages.push({ body: { type: "delivery", subscriptionId, eventIds: group }, delaySeconds });
+      group = [];
+      bytes = 0;
+    }
+    group.push(eventId);
+    bytes += size;
+  }
+  if (group.length > 0) messages.push({ body: { type: "delivery", subscriptionId, eventIds: group }, delaySeconds });
   return messages;
 }
 

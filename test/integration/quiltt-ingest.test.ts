@@ -56,6 +56,14 @@ describe("POST /v1/events with Quiltt-shaped events", () => {
     await expectIngested(await ingest(good), [good.id], []);
   });
 
+  it("accepts a full request of 1,000 Quiltt events with ids of 255 characters for a subscription", async () => {
+    await createSubscription({ targetUrl: receiverUrl(bucket("long-ids")), eventTypes: ["account.verified"] });
+    const events = Array.from({ length: 1000 }, () => makeQuilttEvent({ type: "account.verified", id: `evt_${crypto.randomUUID()}`.padEnd(255, "x") }));
+    const response = await ingest(events);
+    expect(response.status, await response.clone().text()).toBe(202);
+    expect(((await response.json()) as { accepted: string[] }).accepted).toHaveLength(1000);
+  });
+
   it("answers 413 for a Quiltt event over 64 KiB and for 1,001 of them", async () => {
     const big = makeQuilttEvent({ record: { padding: "p".repeat(65 * 1024) } });
     const tooBig = await ingest([makeQuilttEvent(), big]);

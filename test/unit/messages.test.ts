@@ -23,6 +23,14 @@ describe("deliveryMessages", () => {
   it("sends nothing for nothing owed", () => {
     expect(deliveryMessages("wh_a", [])).toEqual([]);
   });
+
+  it("keeps each message's ids within 60 KB however long they are (Quiltt ids run to 255 characters)", () => {
+    const ids = Array.from({ length: 1000 }, (_, index) => `evt_${index}`.padEnd(255, "é"));
+    const messages = deliveryMessages("wh_a", ids);
+    expect(messages.length).toBeGreaterThan(1);
+    for (const message of messages) expect(new TextEncoder().encode(JSON.stringify(message.body)).byteLength).toBeLessThan(64 * 1024);
+    expect(messages.flatMap((message) => message.body.eventIds)).toEqual(ids);
+  });
 });
 
 describe("sendBatchesOf", () => {
