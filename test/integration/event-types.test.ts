@@ -92,6 +92,16 @@ describe("PUT /v1/event-types/{code}", () => {
   });
 });
 
+describe("PUT /v1/event-types/{code} with hostile bodies", () => {
+  it("answers 400 for a body that is not JSON and 413 past 64 KiB, storing nothing", async () => {
+    const code = freshCode();
+    const notJson = await api(`/v1/event-types/${code}`, { method: "PUT", body: "{", headers: { "content-type": "application/json" } });
+    expect(notJson.status).toBe(400);
+    expect((await put(code, { description: "d", schema: { description: "x".repeat(70 * 1024) } })).status).toBe(413);
+    expect((await catalog()).eventTypes).not.toContain(code);
+  });
+});
+
 describe("ingest against operator schemas", () => {
   it("refuses events of the code that fail its schema, naming events[i] paths, in both shapes; other codes pass", async () => {
     const code = freshCode();
