@@ -1,4 +1,6 @@
+import { DEFAULT_QUILTT_ENVIRONMENT, QuilttEnvironment } from "./domain/quiltt-payload";
 import type { TargetPolicy } from "./domain/target-url";
+import { formatPath } from "./domain/validation-errors";
 
 /** Every `[vars]` value, parsed and checked once per environment object. */
 export interface Config {
@@ -18,6 +20,8 @@ export interface Config {
   readonly maxSubscriptions: number;
   /** A request body that has not fully arrived by then is refused (408), so a trickled body cannot hold a request open. */
   readonly bodyReadTimeoutMs: number;
+  /** The `environment` of every Quiltt-format payload. */
+  readonly quilttEnvironment: QuilttEnvironment;
 }
 
 export class ConfigError extends Error {
@@ -62,6 +66,23 @@ function checkToken(vars: RawVars, name: string): void {
     );
 }
 
+function environment(vars: RawVars, name: string): QuilttEnvironment {
+  const raw = vars[name];
+  if (raw === undefined || raw === "") return DEFAULT_QUILTT_ENVIRONMENT;
+  let value: unknown;
+  try {
+    value = typeof raw === "string" ? JSON.parse(raw) : raw;
+  } catch (error) {
+    throw new ConfigError(`Configuration error: ${name} must be a JSON object, got "${String(raw)}"`, { cause: error });
+  }
+  const result = QuilttEnvironment.safeParse(value);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${formatPath(issue.path)} ${issue.message}`).join("; ");
+    throw new ConfigError(`Configuration error: ${name} must be a Quiltt Environment {id, name, mode, metadata}: ${problems}`);
+  }
+  return result.data;
+}
+
 export function parseConfig(vars: RawVars): Config {
   checkToken(vars, "API_TOKEN");
   checkToken(vars, "INGEST_TOKEN");
@@ -77,6 +98,7 @@ export function parseConfig(vars: RawVars): Config {
     opsWebhookUrl: optionalUrl(vars, "OPS_WEBHOOK_URL"),
     maxSubscriptions: integer(vars, "MAX_SUBSCRIPTIONS", 1000, 1, 1_000_000),
     bodyReadTimeoutMs: integer(vars, "BODY_READ_TIMEOUT_MS", 10_000, 1, 60_000),
+    quilttEnvironment: environment(vars, "QUILTT_ENVIRONMENT"),
   };
 }
 

@@ -1,4 +1,5 @@
 import { shardOf } from "./domain/shard";
+import type { CatalogObject } from "./durable/catalog-object";
 import type { EventLedger } from "./durable/event-ledger";
 import type { SessionGate } from "./durable/session-gate";
 import type { SubscriptionDirectory } from "./durable/subscription-directory";
@@ -23,6 +24,11 @@ export function subscriptionStub(env: Env, subscriptionId: string): DurableObjec
   return env.SUBSCRIPTIONS.get(env.SUBSCRIPTIONS.idFromName(subscriptionId));
 }
 
+/** The operator's event codes: one well-known object (ingest reads it through a short cache, see api/catalog.ts). */
+export function catalogStub(env: Env): DurableObjectStub<CatalogObject> {
+  return env.CATALOG.get(env.CATALOG.idFromName("catalog"));
+}
+
 export function directoryStub(env: Env): DurableObjectStub<SubscriptionDirectory> {
   return env.DIRECTORY.get(env.DIRECTORY.idFromName("directory"));
 }
@@ -31,7 +37,7 @@ export function sessionGateStub(env: Env): DurableObjectStub<SessionGate> {
   return env.SESSIONS.get(env.SESSIONS.idFromName("sessions"));
 }
 
-/** Events are spread over this many ledger objects by a hash of their id, so no one object sees every ingest. */
+/** Events are spread over this many ledger objects by a hash of their id (uuid or not), so no one object sees every ingest. */
 export const LEDGER_SHARDS = 32;
 
 export function ledgerShardOf(eventId: string): number {

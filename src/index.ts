@@ -3,6 +3,7 @@ import { consumeBatch } from "./delivery/consumer";
 import type { QueueMessage } from "./delivery/messages";
 import type { Env } from "./env";
 
+export { CatalogObject } from "./durable/catalog-object";
 export { EventLedger } from "./durable/event-ledger";
 export { SessionGate } from "./durable/session-gate";
 export { SubscriptionDirectory } from "./durable/subscription-directory";

@@ -9,6 +9,9 @@ import { createRouter } from "./router";
 import { dashboard } from "../dashboard";
 import { subscriptions } from "./subscriptions";
 import packageJson from "../../package.json";
+import { z } from "@hono/zod-openapi";
+import { Event, QuilttEvent } from "../domain/event";
+import { WebhookPayload } from "../domain/quiltt-payload";
 
 export const app = createRouter();
 
@@ -16,7 +19,7 @@ app.onError(errorResponse);
 app.notFound((c) => {
   const allowed = c.req.path.startsWith("/v1/") ? allowedMethods(c.req.path) : [];
   if (allowed.length === 0) throw notFound("route");
-  throw new ApiError(405, "method_not_allowed", `${c.req.method} is not allowed here; allowed: ${allowed.join(", ")}`, { allow: allowed.join(", ") });
+  throw new ApiError(405, "method_not_allowed", `${c.req.method} is not allowed here; allowed: ${allowed.join(", ")}`, { headers: { allow: allowed.join(", ") } });
 });
 
 // A bad [vars] value fails every request loudly (500 naming it), not just the routes that happen to read it.
@@ -43,6 +46,23 @@ app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
   type: "http",
   scheme: "bearer",
   description: "`API_TOKEN` for every route; `INGEST_TOKEN` for `POST /v1/events` only.",
+});
+
+// What receivers get: documented as OpenAPI 3.1 webhooks, one per payload format.
+const DELIVERY_HEADERS =
+  "Standard Webhooks headers `webhook-id` (stable across retries), `webhook-timestamp` and `webhook-signature`, and the subscription's `authorization`.";
+const receiverAnswer = { 200: { description: "Any 2xx within the timeout is a success; anything else is retried" } };
+app.openAPIRegistry.registerWebhook({
+  method: "post", path: "eventFormatDelivery", tags: ["Deliveries"], summary: 'A delivery to a `payloadFormat: "event"` subscription',
+  description: `One event per POST, exactly as ingested (Quable- or Quiltt-shaped). ${DELIVERY_HEADERS}`,
+  request: { body: { required: true, content: { "application/json": { schema: z.union([Event, QuilttEvent]) } } } },
+  responses: receiverAnswer,
+});
+app.openAPIRegistry.registerWebhook({
+  method: "post", path: "quilttFormatDelivery", tags: ["Deliveries"], summary: 'A delivery to a `payloadFormat: "quiltt"` subscription',
+  description: `Quiltt's \`WebhookPayload\` of up to \`maxEventsPerDelivery\` events owed at the same time, signed as a whole; \`webhook-id\` is the delivery's own id. ${DELIVERY_HEADERS}`,
+  request: { body: { required: true, content: { "application/json": { schema: WebhookPayload } } } },
+  responses: receiverAnswer,
 });
 
 app.doc31("/openapi.json", {

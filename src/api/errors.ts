@@ -10,8 +10,12 @@ export class ApiError extends Error {
     readonly status: ContentfulStatusCode,
     readonly code: string,
     message: string,
-    /** Extra response headers, such as `Retry-After`. */
-    readonly headers: Readonly<Record<string, string>> = {},
+    readonly extra: {
+      /** Response headers, such as `Retry-After` or `Allow`. */
+      readonly headers?: Readonly<Record<string, string>>;
+      /** More fields of the JSON error, e.g. the subscriptions a 409 is about. */
+      readonly details?: Readonly<Record<string, unknown>>;
+    } = {},
   ) {
     super(message);
   }
@@ -34,7 +38,7 @@ const CODE_OF_STATUS: Partial<Record<number, string>> = {
 /** The one place where thrown errors become responses. */
 export function errorResponse(error: Error, c: Context): Response {
   if (error instanceof ValidationFailed) return c.json(error.errors, 422);
-  if (error instanceof ApiError) return c.json({ error: error.code, message: error.message }, error.status, error.headers);
+  if (error instanceof ApiError) return c.json({ error: error.code, message: error.message, ...error.extra.details }, error.status, error.extra.headers);
   if (error instanceof HTTPException) {
     const message = error.status === 400 && /json/i.test(error.message) ? "body is not valid JSON" : error.message || "request refused";
     return c.json({ error: CODE_OF_STATUS[error.status] ?? "error", message }, error.status);

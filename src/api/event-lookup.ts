@@ -1,10 +1,9 @@
 import { ledgerShardOf, ledgerStub, subscriptionStub, type Env } from "../env";
 import type { LedgerEntry } from "../durable/ledger/event-store";
 import type { DeliveryView } from "../durable/subscription/deliveries";
+import { eventKey } from "../domain/event";
 import { SUBSCRIPTION_ID_PATTERN } from "../domain/subscription";
 import { ApiError, notFound } from "./errors";
-
-const EVENT_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface EventDeliveries {
   /** The event exactly as ingested (JSON text). */
@@ -13,10 +12,10 @@ export interface EventDeliveries {
   readonly deliveries: (DeliveryView & { readonly subscriptionId: string })[];
 }
 
-/** The ledger's record of an accepted event, by uuid in any case; 404 when there is none. */
-async function acceptedEvent(env: Env, uuid: string): Promise<{ key: string; entry: LedgerEntry }> {
-  const key = uuid.toLowerCase();
-  if (!EVENT_UUID.test(key)) throw notFound("event");
+/** The ledger's record of an accepted event, by id (a uuid in any case); 404 when there is none. */
+async function acceptedEvent(env: Env, id: string): Promise<{ key: string; entry: LedgerEntry }> {
+  const key = eventKey(id);
+  if (key === null) throw notFound("event");
   const entry = await ledgerStub(env, ledgerShardOf(key)).get(key);
   if (!entry) throw notFound("event");
   return { key, entry };

@@ -1,8 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { Event, EventBatchRequest, MAX_EVENT_NESTING, MAX_REQUEST_BYTES, parseEventBatch } from "../domain/event";
+import { Event, EventBatchRequest, MAX_EVENT_NESTING, MAX_REQUEST_BYTES, QuilttEvent, parseEventBatch } from "../domain/event";
 import { NotEnqueued, fanOut } from "../delivery/fan-out";
 import { DELIVERY_STATUSES } from "../domain/delivery";
 import { jsonBody, parseJson, readBodyText } from "./body";
+import { loadCatalog, type Catalog } from "./catalog";
+import type { Env } from "../env";
 import { ApiError, ValidationFailed } from "./errors";
 import { lookupEvent, redeliverEvent } from "./event-lookup";
 import { BEARER_SECURITY, createRouter } from "./router";
@@ -12,7 +14,11 @@ const tags = ["Events"];
 /** What a 503 asks the producer to wait before sending the same body again. */
 const INGEST_RETRY_AFTER_SECONDS = 5;
 
-const UuidParam = z.object({ uuid: z.string().openapi({ param: { name: "uuid", in: "path" }, example: "ce6c64a3-4f27-4b0e-862c-ee780eae06d1" }) });
+const UuidParam = z.object({
+  uuid: z.string().openapi({
+    param: { name: "uuid", in: "path", description: "A Quable event's `uuid` or a Quiltt-shaped event's `id`." }, example: "ce6c64a3-4f27-4b0e-862c-ee780eae06d1",
+  }),
+});
 
 const IngestResult = z
   .object({ accepted: z.array(z.string()), duplicates: z.array(z.string()) })
@@ -20,7 +26,7 @@ const IngestResult = z
 
 const EventDeliveries = z
   .object({
-    event: Event,
+    event: z.union([Event, QuilttEvent]),
     receivedAt: z.string(),
     deliveries: z.array(
       z.object({
@@ -50,21 +56,34 @@ events.openAPIRegistry.registerPath({
   method: "post", path: "/", tags, security: BEARER_SECURITY, summary: "Ingest events",
   description:
     "One event (exactly what a Quable webhook sends), an array, or `{events: [...]}`: at most 1,000 events and 5 MiB, " +
-    "64 KiB per event (413 past these), objects and arrays nested at most 32 deep. Idempotent on `uuid`. 202 means every delivery is durably enqueued; on 503 nothing was recorded " +
+    "64 KiB per event (413 past these), objects and arrays nested at most 32 deep. Quable-shaped events (`uuid`, `code`, ...) and " +
+    "Quiltt-shaped ones (`id`, `type`, ...) mix freely. Idempotent on `uuid` (`id` for Quiltt's shape). An event whose code has a schema " +
+    "in the catalogue must satisfy it (422 naming the failing paths). 202 means every delivery is durably enqueued; on 503 nothing was recorded " +
     "and the same body can be sent again. Accepts `API_TOKEN` or `INGEST_TOKEN`.",
   request: { body: { required: true, content: { "application/json": { schema: EventBatchRequest } } } },
   responses: {
     202: json(IngestResult, "Accepted: every delivery is enqueued"),
     400: json(ErrorBody, "The body is not JSON"),
     413: json(ErrorBody, "Too many events, or a body or event too large"),
-    422: json(ValidationErrorsBody, "An event failed validation; nothing was accepted"),
+    422: json(ValidationErrorsBody, "An event failed validation (its shape or its code's schema); nothing was accepted"),
     503: json(ErrorBody, "Deliveries could not be enqueued; nothing was recorded, send again"),
   },
 });
 
+/** The catalogue whose schemas ingest enforces; if it cannot be read, nothing is recorded and the producer sends again. */
+async function catalogForIngest(env: Env): Promise<Catalog> {
+  try {
+    return await loadCatalog(env);
+  } catch (error) {
+    console.error("reading the event catalogue failed", error);
+    throw new ApiError(503, "unavailable", "the event catalogue could not be read; nothing was accepted, send the same body again");
+  }
+}
+
 events.post("/", async (c) => {
   // An event may nest 32 deep, inside `{"events": [...]}`: two levels more for the body as a whole.
-  const parsed = parseEventBatch(parseJson(await readBodyText(c, MAX_REQUEST_BYTES), MAX_EVENT_NESTING + 2));
+  const payload = parseJson(await readBodyText(c, MAX_REQUEST_BYTES), MAX_EVENT_NESTING + 2);
+  const parsed = parseEventBatch(payload, (await catalogForIngest(c.env)).checkerOf);
   if (parsed.kind === "too_large") throw new ApiError(413, "payload_too_large", parsed.message);
   if (parsed.kind === "invalid") throw new ValidationFailed(parsed.errors);
   try {
@@ -73,7 +92,7 @@ events.post("/", async (c) => {
     if (!(error instanceof NotEnqueued)) throw error;
     console.error(error.message, error.cause);
     throw new ApiError(503, "unavailable", "the events could not be enqueued; nothing was accepted, send the same body again", {
-      "retry-after": String(INGEST_RETRY_AFTER_SECONDS),
+      headers: { "retry-after": String(INGEST_RETRY_AFTER_SECONDS) },
     });
   }
 });

@@ -1,11 +1,15 @@
 import { configOf } from "../config";
+import { unknownEventTypes } from "../domain/catalog";
 import { newSubscriptionId } from "../domain/ids";
-import { SUBSCRIPTION_ID_PATTERN, type SubscriptionCreate, type SubscriptionUpdate, type SubscriptionView } from "../domain/subscription";
+import {
+  SUBSCRIPTION_ID_PATTERN, resolveDeliveryOptions, type SubscriptionCreate, type SubscriptionUpdate, type SubscriptionView,
+} from "../domain/subscription";
 import { targetUrlProblem } from "../domain/target-url";
 import { issuesToErrors, type IssueLike, type ValidationErrors } from "../domain/validation-errors";
 import { forgetSubscribers } from "../delivery/subscribers";
 import { directoryStub, subscriptionStub, type Env } from "../env";
 import { MAX_VALID_SECRETS } from "../durable/subscription/settings";
+import { loadCatalog } from "./catalog";
 import { ApiError, ValidationFailed, notFound } from "./errors";
 
 /**
@@ -19,26 +23,37 @@ export function subscriptionStubFor(env: Env, id: string) {
   return subscriptionStub(env, id);
 }
 
-/** The SSRF and scheme rules, which depend on configuration and so are not part of the schema. */
-function targetErrors(env: Env, targetUrl: unknown): ValidationErrors {
-  if (typeof targetUrl !== "string") return {};
-  const problem = targetUrlProblem(targetUrl, configOf(env).targetPolicy);
-  return problem ? { targetUrl: [problem] } : {};
-}
-
-function checkTarget(env: Env, targetUrl: string | undefined): void {
-  const errors = targetErrors(env, targetUrl);
-  if (errors.targetUrl) throw new ValidationFailed(errors);
-}
-
 /**
- * A subscription body the schema refused, as one 422 with every problem: the target URL rules are
- * checked too when the URL itself passed the schema, rather than in a second round once the rest is fixed.
+ * The rules that are not part of the schema: the SSRF and scheme rules (which depend on configuration)
+ * and the event types against the catalogue (which the operator extends). A field already refused
+ * by the schema is not checked again.
  */
-export function refusal(env: Env, issues: readonly IssueLike[], body: unknown): ValidationFailed {
+async function ruleErrors(env: Env, body: unknown, refused: ValidationErrors = {}): Promise<ValidationErrors> {
+  const { targetUrl, eventTypes } = typeof body === "object" && body !== null ? (body as { targetUrl?: unknown; eventTypes?: unknown }) : {};
+  const errors: ValidationErrors = {};
+  if (typeof targetUrl === "string" && !refused.targetUrl) {
+    const problem = targetUrlProblem(targetUrl, configOf(env).targetPolicy);
+    if (problem) errors.targetUrl = [problem];
+  }
+  if (Array.isArray(eventTypes) && eventTypes.every((type) => typeof type === "string") && !refused.eventTypes) {
+    const { codes } = await loadCatalog(env, { fresh: true });
+    for (const { index, type } of unknownEventTypes(eventTypes, codes))
+      if (!refused[`eventTypes[${index}]`]) errors[`eventTypes[${index}]`] = [`"${type}" matches no event code of the catalog`];
+  }
+  return errors;
+}
+
+async function checkRules(env: Env, body: SubscriptionCreate | SubscriptionUpdate): Promise<void> {
+  const errors = await ruleErrors(env, body);
+  if (Object.keys(errors).length > 0) throw new ValidationFailed(errors);
+}
+
+/** A subscription body the schema refused, as one 422 with every problem, the rules beyond the schema included. */
+export async function refusal(env: Env, issues: readonly IssueLike[], body: unknown): Promise<ValidationFailed> {
   const errors = issuesToErrors(issues);
-  const targetUrl = typeof body === "object" && body !== null ? (body as { targetUrl?: unknown }).targetUrl : undefined;
-  return new ValidationFailed(errors.targetUrl ? errors : { ...errors, ...targetErrors(env, targetUrl) });
+  const merged = Object.entries({ ...errors, ...(await ruleErrors(env, body, errors)) });
+  // In field order (`eventTypes[1]` before `eventTypes[2]`, whichever check found it), as the dashboard lists them.
+  return new ValidationFailed(Object.fromEntries(merged.sort(([a], [b]) => a.localeCompare(b, "en", { numeric: true }))));
 }
 
 export async function viewSubscription(env: Env, id: string): Promise<SubscriptionView> {
@@ -48,13 +63,15 @@ export async function viewSubscription(env: Env, id: string): Promise<Subscripti
 }
 
 export async function createSubscription(env: Env, input: SubscriptionCreate): Promise<SubscriptionView & { secret: string }> {
-  checkTarget(env, input.targetUrl);
+  await checkRules(env, input);
+  const resolved = resolveDeliveryOptions(input);
+  if (!resolved.ok) throw new ValidationFailed({ maxEventsPerDelivery: [resolved.message] });
   // Every event fans out to each matching subscription: the cap bounds that (concurrent creates may pass it by a few).
   const { maxSubscriptions } = configOf(env);
   if ((await directoryStub(env).page(0, 0)).total >= maxSubscriptions)
     throw new ApiError(409, "conflict", `there are already ${maxSubscriptions} subscriptions, the most allowed (MAX_SUBSCRIPTIONS); delete one first`);
   const id = newSubscriptionId();
-  const created = await subscriptionStub(env, id).create(id, input);
+  const created = await subscriptionStub(env, id).create(id, { ...input, ...resolved.options });
   await directoryStub(env).put(id, Date.now(), input.eventTypes);
   forgetSubscribers(env);
   return { ...created.subscription, secret: created.secret };
@@ -62,8 +79,14 @@ export async function createSubscription(env: Env, input: SubscriptionCreate): P
 
 export async function updateSubscription(env: Env, id: string, patch: SubscriptionUpdate): Promise<SubscriptionView> {
   const stub = subscriptionStubFor(env, id);
-  checkTarget(env, patch.targetUrl);
-  const view = await stub.update(patch);
+  await checkRules(env, patch);
+  const changesOptions = [patch.payloadFormat, patch.maxEventsPerDelivery, patch.maxConcurrency].some((value) => value !== undefined);
+  const current = changesOptions ? await stub.view() : null;
+  if (changesOptions && !current) throw notFound("subscription");
+  // With the stored format: what the patch leads to is checked before anything is written.
+  const resolved = current ? resolveDeliveryOptions(patch, current) : null;
+  if (resolved && !resolved.ok) throw new ValidationFailed({ maxEventsPerDelivery: [resolved.message] });
+  const view = await stub.update(resolved ? { ...patch, ...resolved.options } : patch);
   if (!view) throw notFound("subscription");
   if (patch.eventTypes) {
     await directoryStub(env).put(id, Date.now(), view.eventTypes);

@@ -61,9 +61,11 @@ const notFoundResponse = { 404: json(ErrorBody, "No such subscription") };
 const invalidResponse = { 422: json(ValidationErrorsBody, "The body or query failed validation") };
 
 /** A refused body also gets its target URL checked against the configured rules: one 422 with everything. */
-function bodyHook(result: HookResult & { readonly data?: unknown }, c: Context<AppEnv>): undefined {
+function bodyHook(result: HookResult & { readonly data?: unknown }, c: Context<AppEnv>): Promise<never> | undefined {
   if (result.success || !result.error || result.target !== "json") return validationHook(result);
-  throw refusal(c.env, result.error.issues, result.data);
+  return refusal(c.env, result.error.issues, result.data).then((failure) => {
+    throw failure;
+  });
 }
 
 export const subscriptions = createRouter();

@@ -5,12 +5,13 @@ import type { SubscriptionView } from "../domain/subscription";
 import { ASSET_PATHS } from "./assets";
 import { CSRF_FIELD } from "./session";
 
-type Section = "subscriptions" | "new" | "events";
+type Section = "subscriptions" | "new" | "events" | "event-types";
 
 const NAV: { section: Section; href: string; label: string }[] = [
   { section: "subscriptions", href: "/", label: "Subscriptions" },
   { section: "new", href: "/subscriptions/new", label: "New subscription" },
   { section: "events", href: "/events", label: "Event lookup" },
+  { section: "event-types", href: "/event-types", label: "Event types" },
 ];
 
 interface LayoutProps {
@@ -154,3 +155,11 @@ export const Field: FC<FieldProps> = ({ name, label, value, type = "text", hint,
     </div>
   );
 };
+
+/** Above a refused form: nothing was saved, and what is wrong but belongs to no one field. */
+export const RefusedNotice: FC<{ problems?: readonly string[] }> = ({ problems }) => (
+  <Notice kind="bad">
+    Nothing was saved: fix what is marked below.
+    {problems ? <ul>{problems.map((problem) => <li>{problem}</li>)}</ul> : null}
+  </Notice>
+);

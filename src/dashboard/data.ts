@@ -1,5 +1,6 @@
 import { ApiError } from "../api/errors";
 import { lookupEvent, type EventDeliveries } from "../api/event-lookup";
+import { eventKey } from "../domain/event";
 import type { SubscriptionView } from "../domain/subscription";
 import type { SubscriptionSummary } from "../durable/subscription/summary";
 import { directoryStub, subscriptionStub, type Env } from "../env";
@@ -42,7 +43,7 @@ export async function listSubscriptions(env: Env, filter: StatusFilter, from: nu
   return { rows, total, next: offset < total ? offset : null };
 }
 
-/** The event and the subscriptions it went to, or null when no accepted event has this uuid. */
+/** The event and the subscriptions it went to, or null when no accepted event has this uuid (or Quiltt id). */
 export async function findEvent(env: Env, uuid: string): Promise<FoundEvent | null> {
   let found: EventDeliveries;
   try {
@@ -54,5 +55,5 @@ export async function findEvent(env: Env, uuid: string): Promise<FoundEvent | nu
   const views = await Promise.all(found.deliveries.slice(0, MAX_SHOWN_DELIVERIES).map((delivery) => subscriptionStub(env, delivery.subscriptionId).view()));
   const subscriptions = new Map<string, SubscriptionView>();
   for (const view of views) if (view) subscriptions.set(view.id, view);
-  return { uuid: uuid.toLowerCase(), found, subscriptions };
+  return { uuid: eventKey(uuid) ?? uuid, found, subscriptions };
 }

@@ -8,10 +8,13 @@ import {
   viewSubscription,
 } from "../api/subscription-service";
 import { clientAddress } from "../api/auth";
+import { loadCatalog } from "../api/catalog";
 import { redeliverEvent } from "../api/event-lookup";
+import { eventKey } from "../domain/event";
 import { SubscriptionCreateRequest, SubscriptionUpdateRequest } from "../domain/subscription";
 import type { Env } from "../env";
 import { ASSET_PATHS, SCRIPT, STYLESHEET } from "./assets";
+import { registerEventTypePages } from "./event-types";
 import { CHART_WINDOWS, chartWindowOf } from "./chart";
 import { findEvent, listSubscriptions } from "./data";
 import { createBody, problemsByField, updateBody, valuesOf } from "./forms";
@@ -22,9 +25,7 @@ import { SignInPage } from "./pages/sign-in";
 import { DeletePage, SubscriptionPage, type ShownSecret } from "./pages/subscription";
 import { SubscriptionFormPage } from "./pages/subscription-form";
 import { SubscriptionsPage, statusFilterOf } from "./pages/subscriptions";
-import {
-  readForm, requireCsrfToken, requireSession, safeNext, sameOriginOnly, securityHeaders, signIn, signOut, type DashboardEnv,
-} from "./session";
+import { action, page, readForm, safeNext, sameOriginOnly, securityHeaders, signIn, signOut, type DashboardEnv } from "./session";
 
 /**
  * The operator dashboard: server-rendered pages at `/` for everything the API does by hand. Every
@@ -36,9 +37,6 @@ type DashboardContext = Context<DashboardEnv>;
 
 const ATTEMPTS_PAGE_SIZE = 25;
 
-/** Middleware of every page, and of every state-changing form. */
-const page = [securityHeaders, requireSession] as const;
-const action = [securityHeaders, sameOriginOnly, requireSession, requireCsrfToken] as const;
 
 /** What a `?done=` redirect says happened; fixed texts, so nothing in the URL is echoed into the page. */
 const NOTICES: Record<string, string> = {
@@ -64,9 +62,9 @@ const doneRedirect = (c: DashboardContext, path: string, done: string, extra: Re
   c.redirect(hrefWith(path, { done, ...extra }), 303);
 
 /** The API's own schema, with its refusal in the API's own shape. */
-function parseOrRefuse<T>(env: Env, schema: ZodType<T>, body: unknown): T {
+async function parseOrRefuse<T>(env: Env, schema: ZodType<T>, body: unknown): Promise<T> {
   const parsed = schema.safeParse(body);
-  if (!parsed.success) throw refusal(env, parsed.error.issues, body);
+  if (!parsed.success) throw await refusal(env, parsed.error.issues, body);
   return parsed.data;
 }
 
@@ -116,17 +114,25 @@ dashboard.get("/", ...page, async (c) => {
   );
 });
 
-dashboard.get("/subscriptions/new", ...page, (c) => c.html(<SubscriptionFormPage csrfToken={c.var.csrfToken} values={{}} problems={{}} />));
+/** The catalogue's codes, for the forms' list of them. */
+const catalogCodes = async (c: DashboardContext) => (await loadCatalog(c.env, { fresh: true })).codes;
+
+dashboard.get("/subscriptions/new", ...page, async (c) =>
+  c.html(<SubscriptionFormPage csrfToken={c.var.csrfToken} values={{}} problems={{}} codes={await catalogCodes(c)} />),
+);
 
 dashboard.post("/subscriptions", ...action, async (c) => {
   const form = await readForm(c);
   try {
-    const created = await createSubscription(c.env, parseOrRefuse(c.env, SubscriptionCreateRequest, createBody(form)));
+    const created = await createSubscription(c.env, await parseOrRefuse(c.env, SubscriptionCreateRequest, createBody(form)));
     return doneRedirect(c, `/subscriptions/${created.id}`, "created");
   } catch (error) {
     if (!(error instanceof ValidationFailed)) throw error;
     return c.html(
-      <SubscriptionFormPage csrfToken={c.var.csrfToken} values={valuesOf(form)} problems={problemsByField(error.errors)} startDisabled={form.disabled === "on"} />,
+      <SubscriptionFormPage
+        csrfToken={c.var.csrfToken} values={valuesOf(form)} problems={problemsByField(error.errors)} codes={await catalogCodes(c)}
+        startDisabled={form.disabled === "on"}
+      />,
       422,
     );
   }
@@ -185,21 +191,26 @@ dashboard.post("/subscriptions/:id/secret/rotate", ...action, async (c) => {
 
 dashboard.get("/subscriptions/:id/edit", ...page, async (c) => {
   const subscription = await viewSubscription(c.env, c.req.param("id"));
-  const values = { name: subscription.name, targetUrl: subscription.targetUrl, eventTypes: subscription.eventTypes.join(", ") };
-  return c.html(<SubscriptionFormPage csrfToken={c.var.csrfToken} subscription={subscription} values={values} problems={{}} />);
+  const values = {
+    name: subscription.name, targetUrl: subscription.targetUrl, eventTypes: subscription.eventTypes.join(", "),
+    payloadFormat: subscription.payloadFormat, maxEventsPerDelivery: String(subscription.maxEventsPerDelivery), maxConcurrency: String(subscription.maxConcurrency),
+  };
+  return c.html(<SubscriptionFormPage csrfToken={c.var.csrfToken} subscription={subscription} values={values} problems={{}} codes={await catalogCodes(c)} />);
 });
 
 dashboard.post("/subscriptions/:id/edit", ...action, async (c) => {
   const id = c.req.param("id");
   const form = await readForm(c);
   try {
-    await updateSubscription(c.env, id, parseOrRefuse(c.env, SubscriptionUpdateRequest, updateBody(form)));
+    await updateSubscription(c.env, id, await parseOrRefuse(c.env, SubscriptionUpdateRequest, updateBody(form)));
     return doneRedirect(c, `/subscriptions/${id}`, "saved");
   } catch (error) {
     if (!(error instanceof ValidationFailed)) throw error;
     const subscription = await viewSubscription(c.env, id);
     return c.html(
-      <SubscriptionFormPage csrfToken={c.var.csrfToken} subscription={subscription} values={valuesOf(form)} problems={problemsByField(error.errors)} />,
+      <SubscriptionFormPage
+        csrfToken={c.var.csrfToken} subscription={subscription} values={valuesOf(form)} problems={problemsByField(error.errors)} codes={await catalogCodes(c)}
+      />,
       422,
     );
   }
@@ -223,10 +234,12 @@ dashboard.get("/events", ...page, async (c) => {
 });
 
 dashboard.post("/events/:uuid/redeliver", ...action, async (c) => {
-  const uuid = c.req.param("uuid").toLowerCase();
+  const uuid = eventKey(c.req.param("uuid")) ?? "";
   await redeliverEvent(c.env, uuid, (await readForm(c)).subscriptionId ?? "");
   return c.redirect(hrefWith("/events", { uuid, done: "redelivered" }), 303);
 });
+
+registerEventTypePages(dashboard);
 
 // ---- errors -----------------------------------------------------------------------------------------
 

@@ -120,3 +120,7 @@ export async function readForm(c: DashboardContext): Promise<Record<string, stri
 export const securityHeaders: MiddlewareHandler<DashboardEnv> = pageSecurityHeaders(
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
 );
+
+/** Middleware of every page, and of every state-changing form. */
+export const page = [securityHeaders, requireSession] as const;
+export const action = [securityHeaders, sameOriginOnly, requireSession, requireCsrfToken] as const;

@@ -1,5 +1,4 @@
 import { z } from "./zod";
-import { isKnownEventType } from "./catalog";
 import { MAX_TARGET_URL_LENGTH } from "./target-url";
 import { PAYLOAD_FORMATS, type PayloadFormat } from "./delivery";
 
@@ -24,6 +23,7 @@ export const TargetUrl = z
     example: "https://erp.example.com/hooks/pim",
   });
 
+/** Checked against the catalogue too (which the operator extends, so not here): see `unknownEventTypes`. */
 export const EventTypes = z
   .array(z.string().min(1, "must not be empty").max(100, "must be at most 100 characters"))
   .min(1, "must list at least one event type")
@@ -32,12 +32,12 @@ export const EventTypes = z
     const seen = new Set<string>();
     types.forEach((type, index) => {
       if (seen.has(type)) ctx.addIssue({ code: "custom", path: [index], message: `duplicate event type "${type}"` });
-      else if (!isKnownEventType(type)) ctx.addIssue({ code: "custom", path: [index], message: `"${type}" matches no event code of the catalog` });
       seen.add(type);
     });
   })
   .openapi({
-    description: "Each `*`, an event code, or a prefix of codes at a dot boundary (`document` selects `document.update`).",
+    description:
+      "Each `*`, an event code of the catalogue (`GET /v1/event-types`), or a prefix of codes at a dot boundary (`document` selects `document.update`).",
     example: ["document", "media.update"],
   });
 
@@ -48,17 +48,52 @@ export const Authorization = z
   .refine((value) => !CONTROL_CHARACTERS.test(value), noControlCharacters)
   .openapi({ description: "Sent verbatim as the Authorization header of every delivery. Write-only.", example: "Bearer s3cr3t" });
 
-/** POSTs in flight to one endpoint at once, across every consumer invocation, unless the subscription says otherwise. */
-export const DEFAULT_MAX_CONCURRENCY = 20;
+export const PayloadFormatField = z
+  .enum(PAYLOAD_FORMATS, { message: `must be one of ${PAYLOAD_FORMATS.map((format) => `"${format}"`).join(", ")}` })
+  .openapi({
+    description: "`event`: each POST carries one event exactly as ingested. `quiltt`: each POST carries a `WebhookPayload` of up to `maxEventsPerDelivery` events.",
+  });
 
-/** One event per POST in the event format; as many as Quiltt takes in its own. */
-export function defaultMaxEventsPerDelivery(format: PayloadFormat): number {
-  return format === "quiltt" ? 100 : 1;
+/** An integer from 1 to `max`. */
+const upTo = (max: number) =>
+  z.number().int("must be an integer").min(1, `must be from 1 to ${max}`).max(max, `must be from 1 to ${max}`);
+
+export const MAX_EVENTS_PER_DELIVERY = 100;
+const MaxEventsPerDelivery = upTo(MAX_EVENTS_PER_DELIVERY).openapi({
+  description: "Events per POST at most: 1 with the `event` format (its default, the only value allowed), 100 by default with `quiltt`.",
+});
+
+export const MAX_CONCURRENCY = 500;
+const MaxConcurrency = upTo(MAX_CONCURRENCY).openapi({
+  description: "POSTs in flight to this endpoint at once (one probe at a time while it is failing). Default 20.",
+});
+
+/** How a subscription's deliveries are shaped and paced. */
+export interface DeliveryOptions {
+  readonly payloadFormat: PayloadFormat;
+  readonly maxEventsPerDelivery: number;
+  readonly maxConcurrency: number;
 }
 
-export const PayloadFormatField = z.enum(PAYLOAD_FORMATS).openapi({ description: "`event` (one event per POST, as ingested) or `quiltt` (Quiltt's WebhookPayload)." });
-export const MaxEventsPerDelivery = z.number().int().min(1).max(100).openapi({ description: "Events per POST: 1 for `event`, up to 100 for `quiltt` (its default)." });
-export const MaxConcurrency = z.number().int().min(1).max(500).openapi({ description: "POSTs in flight to this endpoint at once (default 20)." });
+export const DEFAULT_MAX_CONCURRENCY = 20;
+const DEFAULT_EVENTS_PER_DELIVERY: Record<PayloadFormat, number> = { event: 1, quiltt: MAX_EVENTS_PER_DELIVERY };
+const DEFAULT_OPTIONS: DeliveryOptions = { payloadFormat: "event", maxEventsPerDelivery: 1, maxConcurrency: DEFAULT_MAX_CONCURRENCY };
+
+/**
+ * The options a create (no `current`) or a patch leads to, or why not: a change of format without a
+ * `maxEventsPerDelivery` takes the new format's default, and the `event` format carries one event per POST.
+ */
+export function resolveDeliveryOptions(
+  input: Partial<DeliveryOptions>, current: DeliveryOptions = DEFAULT_OPTIONS,
+): { ok: true; options: DeliveryOptions } | { ok: false; message: string } {
+  const payloadFormat = input.payloadFormat ?? current.payloadFormat;
+  const formatChanged = payloadFormat !== current.payloadFormat;
+  const maxEventsPerDelivery =
+    input.maxEventsPerDelivery ?? (formatChanged ? DEFAULT_EVENTS_PER_DELIVERY[payloadFormat] : current.maxEventsPerDelivery);
+  if (payloadFormat === "event" && maxEventsPerDelivery !== 1)
+    return { ok: false, message: 'must be 1 with payloadFormat "event" (one event per POST)' };
+  return { ok: true, options: { payloadFormat, maxEventsPerDelivery, maxConcurrency: input.maxConcurrency ?? current.maxConcurrency } };
+}
 
 export const SubscriptionCreateRequest = z
   .object({
@@ -70,6 +105,10 @@ export const SubscriptionCreateRequest = z
     payloadFormat: PayloadFormatField.optional(),
     maxEventsPerDelivery: MaxEventsPerDelivery.optional(),
     maxConcurrency: MaxConcurrency.optional(),
+  })
+  .superRefine((input, ctx) => {
+    const resolved = resolveDeliveryOptions(input);
+    if (!resolved.ok) ctx.addIssue({ code: "custom", path: ["maxEventsPerDelivery"], message: resolved.message });
   })
   .openapi("WebhookSubscriptionCreateRequest");
 
@@ -84,7 +123,9 @@ export const SubscriptionUpdateRequest = z
     maxEventsPerDelivery: MaxEventsPerDelivery.optional(),
     maxConcurrency: MaxConcurrency.optional(),
   })
-  .openapi("WebhookSubscriptionUpdateRequest");
+  .openapi("WebhookSubscriptionUpdateRequest", {
+    description: "A `payloadFormat` change without `maxEventsPerDelivery` takes the new format's default (1 for `event`, 100 for `quiltt`).",
+  });
 
 export type SubscriptionCreate = z.infer<typeof SubscriptionCreateRequest>;
 export type SubscriptionUpdate = z.infer<typeof SubscriptionUpdateRequest>;

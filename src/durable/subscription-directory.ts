@@ -44,7 +44,7 @@ export class SubscriptionDirectory extends DurableObject<Env> {
     return { ids, total };
   }
 
-  /** Every subscription's event types, oldest first: what ingest matches events against (it keeps a copy per isolate). */
+  /** Every subscription's event types, oldest first: what ingest matches events against (it keeps a copy per isolate), and what deleting a catalogue code must not leave dangling. */
   entries(): SubscriberEntry[] {
     return [...this.load()].map(([id, eventTypes]) => ({ id, eventTypes }));
   }

@@ -1,7 +1,7 @@
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import {
-  API_TOKEN, INGEST_TOKEN, api, bucket, clientAddressHeader, createSubscription, eventually, getSubscription, ingest, makeEvent, received, receiverUrl,
+  API_TOKEN, INGEST_TOKEN, api, bucket, clientAddressHeader, createSubscription, eventually, getSubscription, ingest, makeEvent, makeQuilttEvent, received, receiverUrl,
 } from "./helpers";
 
 const ORIGIN = "https://doorbell.test";
@@ -498,5 +498,57 @@ describe("dashboard pages", () => {
     expect((await ingest(event)).status).toBe(202);
     const html = await page(session, `/events?uuid=${event.uuid}`); // page() checks the budget
     expect(html).toContain("Cut short here");
+  });
+});
+
+describe("dashboard catalogue and delivery options", () => {
+  it("lists the catalogue, adds, edits and deletes an operator code with the session's CSRF token, refusing what the API refuses", async () => {
+    const session = await signIn();
+    const code = `acme${crypto.randomUUID().slice(0, 8)}.order.shipped`;
+    expect(await page(session, "/event-types")).toContain("<code>profile.created</code>");
+
+    const refused = await act(session, "/event-types", { code: "Not.Valid", schema: '{"type": "strin"}' });
+    expect(refused.status).toBe(422);
+    const refusedHtml = await refused.text();
+    expect(problemBeside(refusedHtml, "code")).toBe("must be a dotted lower-case event code, e.g. document.update");
+    expect(decode(refusedHtml)).toContain("schema.type:");
+    expect((await act(session, "/event-types", { code, schema: "{not json" })).status).toBe(422);
+    expect((await submit("/event-types", { code }, { cookie: session.cookie })).status).toBe(403);
+
+    const saved = await act(session, "/event-types", { code, description: "Shipped orders", schema: '{"type": "object", "required": ["record"]}' });
+    expect(saved.status).toBe(303);
+    expect(saved.headers.get("location")).toBe("/event-types?done=saved");
+    const listed = await page(session, "/event-types");
+    expect(listed).toContain(`<code>${code}</code>`);
+    expect(listed).toContain("Shipped orders");
+    expect(decode(await page(session, `/event-types?code=${code}`))).toContain('"required": [');
+    expect((await ingest(makeQuilttEvent({ type: code, record: undefined }))).status).toBe(422);
+
+    const deleted = await act(session, `/event-types/${code}/delete`);
+    expect(deleted.status).toBe(303);
+    expect(await page(session, "/event-types")).not.toContain(`<code>${code}</code>`);
+    expect((await act(session, "/event-types/profile.created/delete")).status).toBe(409);
+  });
+
+  it("creates and edits a Quiltt-format subscription from the form, and shows its format and options", async () => {
+    const session = await signIn();
+    const fields = { name: `quiltt ${bucket()}`, targetUrl: receiverUrl(bucket()), eventTypes: "profile", payloadFormat: "quiltt", maxEventsPerDelivery: "", maxConcurrency: "5" };
+    const refused = await act(session, "/subscriptions", { ...fields, payloadFormat: "event", maxEventsPerDelivery: "10" });
+    expect(refused.status).toBe(422);
+    expect(problemBeside(await refused.text(), "maxEventsPerDelivery")).toBe('must be 1 with payloadFormat "event" (one event per POST)');
+
+    const created = await act(session, "/subscriptions", fields);
+    expect(created.status).toBe(303);
+    const id = /^\/subscriptions\/(wh_\w+)\?/.exec(created.headers.get("location") ?? "")?.[1] ?? "";
+    expect(await getSubscription(id)).toMatchObject({ payloadFormat: "quiltt", maxEventsPerDelivery: 100, maxConcurrency: 5 });
+    const shown = await page(session, `/subscriptions/${id}`);
+    expect(shown).toContain("Quiltt WebhookPayload, up to 100 events per POST");
+    expect(shown).toContain("Up to 5 POSTs at once");
+
+    const edit = await page(session, `/subscriptions/${id}/edit`);
+    expect(edit).toContain('<option value="quiltt" selected="">');
+    const saved = await act(session, `/subscriptions/${id}/edit`, { ...fields, maxEventsPerDelivery: "25", maxConcurrency: "500" });
+    expect(saved.status).toBe(303);
+    expect(await getSubscription(id)).toMatchObject({ maxEventsPerDelivery: 25, maxConcurrency: 500 });
   });
 });

@@ -1,10 +1,10 @@
 import { SELF, env } from "cloudflare:test";
 import { expect } from "vitest";
-import type { SubscriptionCreate, SubscriptionView } from "../../src/domain/subscription";
+import type { SubscriptionView } from "../../src/domain/subscription";
 import type { ReceivedRequest } from "../support/received-request";
 
 export { eventually } from "../support/eventually";
-export { makeEvent } from "../support/events";
+export { makeEvent, makeQuilttEvent } from "../support/events";
 
 export const API_TOKEN = "test-api-token-for-the-test-suite";
 export const INGEST_TOKEN = "test-ingest-token-for-the-test-suite";
@@ -44,7 +44,12 @@ export async function received(bucketName: string): Promise<ReceivedRequest[]> {
 
 export type CreatedSubscription = SubscriptionView & { secret: string };
 
-export async function createSubscription(fields: Partial<SubscriptionCreate> = {}): Promise<CreatedSubscription> {
+export type SubscriptionFields = Partial<{
+  name: string; targetUrl: string; eventTypes: string[]; disabled: boolean; authorization: string;
+  payloadFormat: string; maxEventsPerDelivery: number; maxConcurrency: number;
+}>;
+
+export async function createSubscription(fields: SubscriptionFields = {}): Promise<CreatedSubscription> {
   const response = await api("/v1/webhooks/subscriptions", {
     method: "POST",
     json: { name: "test", targetUrl: receiverUrl(bucket()), eventTypes: ["*"], ...fields },

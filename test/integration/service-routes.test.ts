@@ -107,6 +107,19 @@ describe("GET /openapi.json", () => {
     expect(JSON.stringify(list.responses["200"])).toContain("total-pages");
     expect(document.paths["/v1/events"]!.post!.requestBody?.content["application/json"]?.schema.$ref).toBe("#/components/schemas/EventIngestRequest");
   });
+
+  it("documents Quiltt's side: its events, the catalogue's routes, the delivery options and the payload a Quiltt-format receiver gets", async () => {
+    const document = (await openApi()) as OpenApiDocument & { webhooks: Record<string, { post: OpenApiOperation }> };
+    const { schemas } = document.components;
+    for (const name of ["QuilttEvent", "WebhookPayload", "Environment", "EventType", "EventTypeCatalog", "EventTypeRequest"]) expect(schemas[name], name).toBeDefined();
+    expect(schemas.WebhookPayload!.required?.sort()).toEqual(["environment", "eventTypes", "events"]);
+    expect(schemas.QuilttEvent!.required?.sort()).toEqual(["id", "type"]);
+    expect(Object.keys(schemas.WebhookSubscriptionCreateRequest!.properties ?? {})).toEqual(
+      expect.arrayContaining(["payloadFormat", "maxEventsPerDelivery", "maxConcurrency"]),
+    );
+    expect(Object.keys(document.paths["/v1/event-types/{code}"] ?? {}).sort()).toEqual(["delete", "put"]);
+    expect(document.webhooks.quilttFormatDelivery!.post.requestBody?.content["application/json"]?.schema.$ref).toBe("#/components/schemas/WebhookPayload");
+  });
 });
 
 describe("GET /docs", () => {

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { EVENT_CATALOG } from "../../src/domain/catalog";
 import type { SubscriptionView } from "../../src/domain/subscription";
 import { api, bucket, createSubscription, eventually, getSubscription, ingest, makeEvent, received, receiverUrl } from "./helpers";
 
@@ -393,16 +392,5 @@ describe("secrets", () => {
     }
     expect(Object.keys(await getSubscription(created.id)).sort()).toEqual(PUBLIC_FIELDS);
     for (const item of (await findListed(created.id)).items) expect(Object.keys(item).sort()).toEqual(PUBLIC_FIELDS);
-  });
-});
-
-describe("GET /v1/event-types", () => {
-  it("returns the catalog", async () => {
-    const response = await api("/v1/event-types");
-    expect(response.status).toBe(200);
-    const { eventTypes } = (await response.json()) as { eventTypes: string[] };
-    expect(eventTypes).toEqual([...EVENT_CATALOG]);
-    expect(eventTypes).toContain("user.login.failed");
-    expect(eventTypes).toHaveLength(24);
   });
 });

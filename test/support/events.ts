@@ -22,3 +22,18 @@ export function makeEvent(overrides: Record<string, unknown> = {}, resource: Rec
     ...overrides,
   };
 }
+
+export type TestQuilttEvent = Record<string, unknown> & { id: string; type: string };
+
+/** A valid Quiltt-shaped `profile.created` (Quiltt's ProfileEvent) with a fresh id; `overrides` replace top-level fields. */
+export function makeQuilttEvent(overrides: Record<string, unknown> = {}): TestQuilttEvent {
+  return {
+    id: `evt_${crypto.randomUUID().replaceAll("-", "")}`,
+    at: "2026-11-22T10:00:00Z",
+    type: "profile.created",
+    profile: { id: "p_12sDfIGkY96vVvNvTqNfn9", uuid: "8f6d9c2e-4b1a-4a53-9f0e-2a7c1d5e9b41", metadata: null },
+    record: { id: "p_12sDfIGkY96vVvNvTqNfn9", email: "ada@example.com", name: "Ada Lovelace" },
+    metadata: {},
+    ...overrides,
+  };
+}

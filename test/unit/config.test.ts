@@ -15,6 +15,7 @@ describe("parseConfig", () => {
       opsWebhookUrl: null,
       maxSubscriptions: 1000,
       bodyReadTimeoutMs: 10_000,
+      quilttEnvironment: { id: "env_doorbell", name: "Doorbell", mode: "PRODUCTION", metadata: null },
     });
   });
 
@@ -37,6 +38,7 @@ describe("parseConfig", () => {
         OPS_WEBHOOK_URL: "https://ops.example.com/hook",
         MAX_SUBSCRIPTIONS: "5",
         BODY_READ_TIMEOUT_MS: "250",
+        QUILTT_ENVIRONMENT: '{"id":"env_1hyo","name":"Staging","mode":"SANDBOX","metadata":{"team":"pim"}}',
       }),
     ).toEqual({
       deliveryTimeoutMs: 250,
@@ -50,6 +52,7 @@ describe("parseConfig", () => {
       opsWebhookUrl: "https://ops.example.com/hook",
       maxSubscriptions: 5,
       bodyReadTimeoutMs: 250,
+      quilttEnvironment: { id: "env_1hyo", name: "Staging", mode: "SANDBOX", metadata: { team: "pim" } },
     });
   });
 
@@ -79,6 +82,15 @@ describe("parseConfig", () => {
     ["MAX_SUBSCRIPTIONS", "0", 'Configuration error: MAX_SUBSCRIPTIONS must be an integer from 1 to 1000000, got "0"'],
     ["API_TOKEN", "x", "Configuration error: API_TOKEN must be at least 32 characters long, got 1; generate one with `openssl rand -base64 32`"],
     ["INGEST_TOKEN", "i".repeat(31), "Configuration error: INGEST_TOKEN must be at least 32 characters long, got 31"],
+    ["QUILTT_ENVIRONMENT", "env_doorbell", 'Configuration error: QUILTT_ENVIRONMENT must be a JSON object, got "env_doorbell"'],
+    [
+      "QUILTT_ENVIRONMENT", '{"id":"env_1","name":"Doorbell","mode":"LIVE","metadata":null}',
+      'Configuration error: QUILTT_ENVIRONMENT must be a Quiltt Environment {id, name, mode, metadata}: mode must be one of "TEST", "SANDBOX", "PRODUCTION"',
+    ],
+    [
+      "QUILTT_ENVIRONMENT", '{"id":"env_1","name":"Doorbell","mode":"TEST"}',
+      "Configuration error: QUILTT_ENVIRONMENT must be a Quiltt Environment {id, name, mode, metadata}: metadata is required",
+    ],
   ])("refuses %s=%j with a ConfigError naming it", (name, value, message) => {
     expect(() => parseConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => parseConfig({ [name]: value })).toThrow(message);

@@ -43,6 +43,14 @@ describe("deliveryMessages", () => {
   it("sends nothing for nothing owed", () => {
     expect(deliveryMessages("wh_a", [])).toEqual([]);
   });
+
+  it("keeps long ids (Quiltt's run to 255 characters) within the message limit, sent by reference when their bodies are large", () => {
+    const items = Array.from({ length: 1000 }, (_, index) => item(`evt_${index}`.padEnd(255, "é"), 500));
+    const messages = deliveryMessages("wh_a", items);
+    expect(messages.length).toBeGreaterThan(1);
+    for (const message of messages) expect(bytesOf(message.body)).toBeLessThan(MESSAGE_LIMIT);
+    expect(messages.flatMap((message) => message.body.deliveries)).toEqual(items);
+  });
 });
 
 describe("jsonStringBytes", () => {

@@ -48,8 +48,8 @@ export const EventPage: FC<EventPageProps> = ({ csrfToken, query, event, notice,
       <h1>Event lookup</h1>
       <form method="get" action="/events" class="stacked" role="search">
         <Field
-          name="uuid" label="Event uuid" type="search" value={query} required placeholder="ce6c64a3-4f27-4b0e-862c-ee780eae06d1"
-          problems={query !== "" && !event ? [`no accepted event has this uuid (events are kept for ${retentionDays} days)`] : []}
+          name="uuid" label="Event uuid (or a Quiltt event's id)" type="search" value={query} required placeholder="ce6c64a3-4f27-4b0e-862c-ee780eae06d1"
+          problems={query !== "" && !event ? [`no accepted event has this uuid or id (events are kept for ${retentionDays} days)`] : []}
         />
         <button type="submit" class="primary">Look up</button>
       </form>

@@ -1,7 +1,7 @@
 import type { FC } from "hono/jsx";
-import { EVENT_CATALOG } from "../../domain/catalog";
+import { PAYLOAD_FORMATS } from "../../domain/delivery";
 import type { SubscriptionView } from "../../domain/subscription";
-import { CsrfField, Field, Layout, Notice } from "../components";
+import { CsrfField, Field, Layout, RefusedNotice } from "../components";
 import type { FieldProblems, FormValues } from "../forms";
 
 interface SubscriptionFormProps {
@@ -10,22 +10,19 @@ interface SubscriptionFormProps {
   subscription?: SubscriptionView;
   values: FormValues;
   problems: FieldProblems;
+  /** Every code of the catalogue, built-in and the operator's. */
+  codes: readonly string[];
   startDisabled?: boolean;
 }
 
-export const SubscriptionFormPage: FC<SubscriptionFormProps> = ({ csrfToken, subscription, values, problems, startDisabled }) => {
+export const SubscriptionFormPage: FC<SubscriptionFormProps> = ({ csrfToken, subscription, values, problems, codes, startDisabled }) => {
   const editing = subscription !== undefined;
   const title = editing ? `Edit ${subscription.name}` : "New subscription";
   const refused = Object.keys(problems).length > 0;
   return (
     <Layout title={title} csrfToken={csrfToken} section={editing ? undefined : "new"}>
       <h1>{title}</h1>
-      {refused ? (
-        <Notice kind="bad">
-          Nothing was saved: fix what is marked below.
-          {problems.form ? <ul>{problems.form.map((problem) => <li>{problem}</li>)}</ul> : null}
-        </Notice>
-      ) : null}
+      {refused ? <RefusedNotice problems={problems.form} /> : null}
       {/* The server's checks are the API's own; the browser's would only differ in wording. */}
       <form method="post" action={editing ? `/subscriptions/${subscription.id}/edit` : "/subscriptions"} class="stacked" novalidate>
         <CsrfField token={csrfToken} />
@@ -41,8 +38,27 @@ export const SubscriptionFormPage: FC<SubscriptionFormProps> = ({ csrfToken, sub
         />
         <details class="field">
           <summary>Event codes of the catalog</summary>
-          <p class="types">{EVENT_CATALOG.map((code) => <code>{code}</code>)}</p>
+          <p class="types">{codes.map((code) => <code>{code}</code>)}</p>
         </details>
+        <div class="field">
+          <label for="field-payloadFormat">Payload format</label>
+          <select id="field-payloadFormat" name="payloadFormat" aria-invalid={problems.payloadFormat ? "true" : undefined}>
+            {PAYLOAD_FORMATS.map((format) => (
+              <option value={format} selected={(values.payloadFormat || "event") === format}>
+                {format === "event" ? "event: one event per POST, as ingested" : "quiltt: a WebhookPayload of one or more events"}
+              </option>
+            ))}
+          </select>
+          {problems.payloadFormat ? <p class="problem">{problems.payloadFormat.join("; ")}</p> : null}
+        </div>
+        <Field
+          name="maxEventsPerDelivery" label="Events per POST (optional)" value={values.maxEventsPerDelivery} problems={problems.maxEventsPerDelivery}
+          hint="1 to 100; only 1 with the event format. Blank: 1 for event, 100 for quiltt."
+        />
+        <Field
+          name="maxConcurrency" label="POSTs at once (optional)" value={values.maxConcurrency} problems={problems.maxConcurrency}
+          hint="1 to 500, default 20. While the endpoint is failing, one probe at a time."
+        />
         <Field
           name="authorization" label="Authorization header (optional)" type="password" problems={problems.authorization}
           autocomplete="new-password"

@@ -94,6 +94,13 @@ export const SubscriptionPage: FC<SubscriptionPageProps> = (props) => {
         <dt>Target URL</dt><dd class="mono">{subscription.targetUrl}</dd>
         <dt>Event types</dt><dd><EventTypes types={subscription.eventTypes} /></dd>
         <dt>Sends an authorization header</dt><dd>{summary.hasAuthorization ? "yes (the value is not shown)" : "no"}</dd>
+        <dt>Payload format</dt>
+        <dd>
+          {subscription.payloadFormat === "quiltt"
+            ? `Quiltt WebhookPayload, up to ${subscription.maxEventsPerDelivery} events per POST`
+            : "One event per POST, exactly as ingested"}
+        </dd>
+        <dt>Concurrency</dt><dd>{`Up to ${subscription.maxConcurrency} POSTs at once`}</dd>
         <dt>Last attempt</dt><dd><LastAttempt attempt={lastAttempt} /></dd>
         <dt>Created</dt><dd><Time at={subscription.createdAt} /></dd>
         <dt>Updated</dt><dd><Time at={subscription.updatedAt} /></dd>

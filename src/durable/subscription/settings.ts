@@ -1,7 +1,7 @@
 import { generateSecret } from "../../delivery/signature";
 import type { PayloadFormat } from "../../domain/delivery";
 import {
-  DEFAULT_MAX_CONCURRENCY, defaultMaxEventsPerDelivery, type DisabledReason, type SubscriptionCreate, type SubscriptionUpdate, type SubscriptionView,
+  DEFAULT_MAX_CONCURRENCY, resolveDeliveryOptions, type DisabledReason, type SubscriptionCreate, type SubscriptionUpdate, type SubscriptionView,
 } from "../../domain/subscription";
 import type { DeliveryTarget } from "./control";
 
@@ -92,17 +92,15 @@ function validRotated(settings: Settings, now: number): RotatedSecret[] {
 
 /** The settings a patch leads to; the same object when it changes nothing. */
 function patched(settings: Settings, patch: SubscriptionUpdate): Settings {
-  const payloadFormat = patch.payloadFormat ?? settings.payloadFormat;
-  const formatChanged = payloadFormat !== settings.payloadFormat;
+  // The service checked the patch against the stored options, so resolving it here cannot fail.
+  const resolved = resolveDeliveryOptions(patch, settings);
   const next: Settings = {
     ...settings,
     name: patch.name ?? settings.name,
     targetUrl: patch.targetUrl ?? settings.targetUrl,
     eventTypes: patch.eventTypes ?? settings.eventTypes,
     authorization: patch.authorization === undefined ? settings.authorization : patch.authorization,
-    payloadFormat,
-    maxEventsPerDelivery: patch.maxEventsPerDelivery ?? (formatChanged ? defaultMaxEventsPerDelivery(payloadFormat) : settings.maxEventsPerDelivery),
-    maxConcurrency: patch.maxConcurrency ?? settings.maxConcurrency,
+    ...(resolved.ok ? resolved.options : {}),
   };
   if (patch.disabled === false) Object.assign(next, { disabledReason: null, consecutiveFailures: 0 });
   if (patch.disabled === true && settings.disabledReason === null) Object.assign(next, { disabledReason: "manual" });
@@ -137,12 +135,12 @@ export class SettingsStore {
   }
 
   create(id: string, input: SubscriptionCreate, now: number): Settings {
-    const payloadFormat = input.payloadFormat ?? "event";
+    const resolved = resolveDeliveryOptions(input);
+    if (!resolved.ok) throw new RangeError(`delivery options: ${resolved.message}`);
     this.write({
       id, name: input.name, targetUrl: input.targetUrl, eventTypes: input.eventTypes, authorization: input.authorization ?? null,
       secret: generateSecret(), rotatedSecrets: [], disabledReason: input.disabled ? "manual" : null, consecutiveFailures: 0,
-      payloadFormat, maxEventsPerDelivery: input.maxEventsPerDelivery ?? defaultMaxEventsPerDelivery(payloadFormat),
-      maxConcurrency: input.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY, deletedAt: null, createdAt: now, updatedAt: now,
+      ...resolved.options, deletedAt: null, createdAt: now, updatedAt: now,
     });
     return this.stored()!;
   }
