@@ -51,7 +51,9 @@ async function deliverToSubscription(subscriptionId: string, messages: Message<D
   const bodies = new Map(items.flatMap((item) => item.events.flatMap((event) => (event.body === undefined ? [] : [[event.id, event.body] as const]))));
   try {
     const subscription = subscriptionStub(env, subscriptionId);
-    const plan = await subscription.begin({ leaseMs: invocation.leaseMs, deliveries: items.map(withoutBodies) });
+    const plan = await subscription.begin({
+      leaseMs: invocation.leaseMs, connections: config.connectionsPerInvocation, deliveries: items.map(withoutBodies),
+    });
     if (plan.target) {
       await loadMissingBodies(env, plan.send, bodies);
       const { attempted, unsent } = await postAll(plan.target, plan.send, new Slots(plan.slots), bodies, invocation);

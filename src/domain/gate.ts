@@ -37,6 +37,8 @@ export interface GateInput {
   readonly leased: ReadonlySet<string>;
   /** Slots (POSTs at once) held by unexpired leases. */
   readonly inFlight: number;
+  /** The most slots the asking consumer can use (its connections): the rest of the budget stays for others. */
+  readonly connections: number;
 }
 
 export interface GateDecision {
@@ -89,7 +91,7 @@ export async function gate(input: GateInput): Promise<GateDecision> {
   const overflow = input.items.slice(MAX_ITEMS_PER_GATE);
   // While failing, one probe at a time; else what the budget has left, and no more than there is to send.
   const limit = subscription.failing ? 1 : subscription.maxConcurrency;
-  const slots = Math.min(planned.length, Math.max(0, limit - input.inFlight));
+  const slots = Math.min(planned.length, input.connections, Math.max(0, limit - input.inFlight));
   if (slots === 0) return { slots: 0, send: [], wait: [...planned, ...overflow], hold };
   return { slots, send: planned, wait: overflow, hold };
 }

@@ -94,7 +94,7 @@ export class SubscriptionObject extends DurableObject<Env> {
         disabled: settings.disabledReason !== null, failing: settings.consecutiveFailures > 0, maxConcurrency: settings.maxConcurrency,
         format: settings.payloadFormat, maxEventsPerDelivery: settings.maxEventsPerDelivery,
       },
-      items: request.deliveries, rows, leased: leases.leased, inFlight: leases.inFlight,
+      items: request.deliveries, rows, leased: leases.leased, inFlight: leases.inFlight, connections: request.connections,
     });
     if (decision.hold.length > 0) this.deliveries.hold(decision.hold, now);
     const leaseId = this.leases.grant(decision.send, decision.slots, now, request.leaseMs);

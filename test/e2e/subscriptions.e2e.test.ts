@@ -17,7 +17,7 @@ describe("subscriptions against wrangler dev", () => {
   });
 
   it("serves /docs with a Swagger UI whose only storage write is the one persistAuthorization (off) guards", async () => {
-    const [page, init, bundle] = await Promise.all(["/docs", "/docs/init.js", "/docs/swagger-ui-bundle.js"].map((path) => fetch(`${server.url}${path}`)));
+    const [page, init, bundle] = await Promise.all(["/docs", "/docs/init.js", "/docs/swagger-ui-bundle.js"].map((path) => fetch(`${running.server.url}${path}`)));
     expect(page?.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
     expect(await init?.text()).toContain("persistAuthorization: false");
     const code = (await bundle?.text()) ?? "";

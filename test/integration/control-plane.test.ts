@@ -9,6 +9,8 @@ import { sleep } from "../support/eventually";
 /** The subscription object's RPC as the consumer and the backstop call it, without either. */
 
 const LEASE_MS = 30_000;
+/** As a consumer invocation has them (CONNECTIONS_PER_INVOCATION). */
+const CONNECTIONS = 6;
 const CODE = "document.update";
 
 async function control(fields: Partial<SubscriptionCreate> = {}) {
@@ -32,20 +34,20 @@ describe("begin and finish: the gate and its leases", () => {
     const { stub } = await control({ maxConcurrency: 3 });
     const items = Array.from({ length: 6 }, () => fresh());
     // A lease's share is POSTs at once: all its deliveries go, two at a time.
-    const first = await stub.begin({ leaseMs: LEASE_MS, deliveries: items.slice(0, 2) });
+    const first = await stub.begin({ leaseMs: LEASE_MS, connections: CONNECTIONS, deliveries: items.slice(0, 2) });
     expect(first.slots).toBe(2);
     expect(ids(first.send)).toEqual(ids(items.slice(0, 2)));
     // One slot is left for another consumer, however many deliveries it holds.
-    const second = await stub.begin({ leaseMs: LEASE_MS, deliveries: items.slice(2, 5) });
+    const second = await stub.begin({ leaseMs: LEASE_MS, connections: CONNECTIONS, deliveries: items.slice(2, 5) });
     expect(second.slots).toBe(1);
     expect(ids(second.send)).toEqual(ids(items.slice(2, 5)));
     // None for a third: it waits.
-    const third = await stub.begin({ leaseMs: LEASE_MS, deliveries: items.slice(5) });
+    const third = await stub.begin({ leaseMs: LEASE_MS, connections: CONNECTIONS, deliveries: items.slice(5) });
     expect(third).toMatchObject({ slots: 0, send: [] });
     expect(ids(third.wait)).toEqual(ids(items.slice(5)));
 
     await stub.finish(first.leaseId, first.send.map((item) => ({ item, result: result() })));
-    const fourth = await stub.begin({ leaseMs: LEASE_MS, deliveries: third.wait });
+    const fourth = await stub.begin({ leaseMs: LEASE_MS, connections: CONNECTIONS, deliveries: third.wait });
     expect(fourth.slots).toBe(1);
     expect(ids(fourth.send)).toEqual(ids(items.slice(5)));
     expect(fourth.target).toMatchObject({ format: "event", secrets: [expect.stringMatching(/^whsec_/)] });
@@ -53,30 +55,30 @@ describe("begin and finish: the gate and its leases", () => {
 
   it("sends one probe at a time while the endpoint is failing, and frees an expired lease's slot", async () => {
     const { stub } = await control({ maxConcurrency: 10 });
-    const failed = await stub.begin({ leaseMs: LEASE_MS, deliveries: [fresh()] });
+    const failed = await stub.begin({ leaseMs: LEASE_MS, connections: CONNECTIONS, deliveries: [fresh()] });
     const finished = await stub.finish(failed.leaseId, [{ item: failed.send[0]!, result: failure() }]);
     expect(finished.retries).toEqual([{ item: { ...failed.send[0]!, attempt: 2 }, delaySeconds: 1 }]);
 
     const items = [fresh(), fresh()];
-    const probe = await stub.begin({ leaseMs: 20, deliveries: items.slice(0, 1) });
+    const probe = await stub.begin({ leaseMs: 20, connections: CONNECTIONS, deliveries: items.slice(0, 1) });
     expect(probe.slots).toBe(1);
     expect(ids(probe.send)).toEqual(ids(items.slice(0, 1)));
-    expect(await stub.begin({ leaseMs: LEASE_MS, deliveries: items.slice(1) })).toMatchObject({ slots: 0, send: [] });
+    expect(await stub.begin({ leaseMs: LEASE_MS, connections: CONNECTIONS, deliveries: items.slice(1) })).toMatchObject({ slots: 0, send: [] });
 
     await sleep(40); // the probe's consumer never reports back; its 20 ms lease lapses
-    expect(ids((await stub.begin({ leaseMs: LEASE_MS, deliveries: items.slice(1) })).send)).toEqual(ids(items.slice(1)));
+    expect(ids((await stub.begin({ leaseMs: LEASE_MS, connections: CONNECTIONS, deliveries: items.slice(1) })).send)).toEqual(ids(items.slice(1)));
   });
 
   it("skips what is delivered, under way, or a duplicate of a recorded attempt", async () => {
     const { stub } = await control();
     const [done, busy, retried] = [fresh(), fresh(), fresh()];
-    const plan = await stub.begin({ leaseMs: LEASE_MS, deliveries: [done, retried] });
+    const plan = await stub.begin({ leaseMs: LEASE_MS, connections: CONNECTIONS, deliveries: [done, retried] });
     await stub.finish(plan.leaseId, [{ item: done, result: result() }, { item: retried, result: failure(503) }]);
     await stub.finish("no-such-lease", [{ item: { ...retried, attempt: 2 }, result: result() }]); // recovers the endpoint
 
-    const busyPlan = await stub.begin({ leaseMs: LEASE_MS, deliveries: [busy] });
+    const busyPlan = await stub.begin({ leaseMs: LEASE_MS, connections: CONNECTIONS, deliveries: [busy] });
     expect(ids(busyPlan.send)).toEqual([busy.id]);
-    const again = await stub.begin({ leaseMs: LEASE_MS, deliveries: [done, busy, retried, { ...retried, attempt: 2 }] });
+    const again = await stub.begin({ leaseMs: LEASE_MS, connections: CONNECTIONS, deliveries: [done, busy, retried, { ...retried, attempt: 2 }] });
     expect(again).toMatchObject({ send: [], wait: [] });
     expect(await stub.deliveryOf(retried.id)).toEqual({ deliveryId: retried.id, status: "delivered", attempts: 2, nextAttemptAt: null, subscriptionDeleted: false });
   });
@@ -84,7 +86,7 @@ describe("begin and finish: the gate and its leases", () => {
   it("writes two rows for a first-try success: its delivery and its attempt", async () => {
     const { stub } = await control();
     const item = fresh();
-    const plan = await stub.begin({ leaseMs: LEASE_MS, deliveries: [item] });
+    const plan = await stub.begin({ leaseMs: LEASE_MS, connections: CONNECTIONS, deliveries: [item] });
     const counts = () =>
       runInDurableObject(stub, (_, state) =>
         ["delivery", "attempt_log", "batch_event"].map((table) => state.storage.sql.exec(`SELECT COUNT(*) AS n FROM ${table}`).one().n),
@@ -97,10 +99,10 @@ describe("begin and finish: the gate and its leases", () => {
   it("disables after DISABLE_AFTER_FAILURES failed attempts: alerts, no retry, and everything owed held", async () => {
     const { subscription, stub } = await control();
     const [a, b, c] = [fresh(), fresh(), fresh()];
-    let plan = await stub.begin({ leaseMs: LEASE_MS, deliveries: [a, b] });
+    let plan = await stub.begin({ leaseMs: LEASE_MS, connections: CONNECTIONS, deliveries: [a, b] });
     const firstTwo = await stub.finish(plan.leaseId, [{ item: a, result: failure() }, { item: b, result: failure() }]);
     expect(firstTwo.retries).toHaveLength(2);
-    plan = await stub.begin({ leaseMs: LEASE_MS, deliveries: [c] });
+    plan = await stub.begin({ leaseMs: LEASE_MS, connections: CONNECTIONS, deliveries: [c] });
     const third = await stub.finish(plan.leaseId, [{ item: c, result: failure(502) }]);
     expect(third.retries).toEqual([]);
     expect(third.alerts).toEqual([
@@ -109,20 +111,20 @@ describe("begin and finish: the gate and its leases", () => {
     for (const item of [a, b, c]) expect(await stub.deliveryOf(item.id)).toMatchObject({ status: "held" });
 
     const later = fresh();
-    expect(await stub.begin({ leaseMs: LEASE_MS, deliveries: [{ ...a, attempt: 2 }, later] })).toMatchObject({ send: [], wait: [] });
+    expect(await stub.begin({ leaseMs: LEASE_MS, connections: CONNECTIONS, deliveries: [{ ...a, attempt: 2 }, later] })).toMatchObject({ send: [], wait: [] });
     expect(await stub.deliveryOf(later.id)).toEqual({ deliveryId: later.id, status: "held", attempts: 0, nextAttemptAt: null, subscriptionDeleted: false });
   });
 
   it("starts a redelivered event over in a new round: the attempt under way is logged and changes nothing", async () => {
     const { stub } = await control({ maxConcurrency: 1 });
     const item = fresh();
-    const plan = await stub.begin({ leaseMs: LEASE_MS, deliveries: [item] });
+    const plan = await stub.begin({ leaseMs: LEASE_MS, connections: CONNECTIONS, deliveries: [item] });
     expect(await stub.redeliver({ id: item.id, code: CODE })).toBe("queued");
     await stub.finish(plan.leaseId, [{ item, result: result() }]);
 
     expect(await stub.deliveryOf(item.id)).toMatchObject({ status: "pending", attempts: 0 });
     expect((await stub.attempts(10, null)).items).toMatchObject([{ eventId: item.id, eventIds: [item.id], deliveryId: item.id, attempt: 1, outcome: "success" }]);
-    expect(await stub.begin({ leaseMs: LEASE_MS, deliveries: [item] })).toMatchObject({ send: [], wait: [] });
+    expect(await stub.begin({ leaseMs: LEASE_MS, connections: CONNECTIONS, deliveries: [item] })).toMatchObject({ send: [], wait: [] });
   });
 });
 
@@ -130,19 +132,19 @@ describe("Quiltt batches", () => {
   it("merges fresh events into the same batches from the same message, and finds each event through its batch", async () => {
     const { stub } = await control({ payloadFormat: "quiltt", maxEventsPerDelivery: 2 });
     const items = [fresh(), fresh(), fresh()];
-    const plan = await stub.begin({ leaseMs: LEASE_MS, deliveries: items });
+    const plan = await stub.begin({ leaseMs: LEASE_MS, connections: CONNECTIONS, deliveries: items });
     expect(plan.send.map((batch) => batch.events.map((event) => event.id))).toEqual([[items[0]!.id, items[1]!.id], [items[2]!.id]]);
     expect(ids(plan.send).every((id) => id.startsWith("msg_"))).toBe(true);
-    expect(await stub.begin({ leaseMs: LEASE_MS, deliveries: items })).toMatchObject({ send: [], wait: [] }); // under way
+    expect(await stub.begin({ leaseMs: LEASE_MS, connections: CONNECTIONS, deliveries: items })).toMatchObject({ send: [], wait: [] }); // under way
 
     await stub.finish(plan.leaseId, []);
-    const again = await stub.begin({ leaseMs: LEASE_MS, deliveries: items });
+    const again = await stub.begin({ leaseMs: LEASE_MS, connections: CONNECTIONS, deliveries: items });
     expect(ids(again.send)).toEqual(ids(plan.send));
 
     await stub.finish(again.leaseId, [{ item: again.send[0]!, result: result() }]);
     for (const item of items.slice(0, 2))
       expect(await stub.deliveryOf(item.id)).toMatchObject({ deliveryId: again.send[0]!.id, status: "delivered", attempts: 1 });
-    expect(ids((await stub.begin({ leaseMs: LEASE_MS, deliveries: items })).send)).toEqual([again.send[1]!.id]);
+    expect(ids((await stub.begin({ leaseMs: LEASE_MS, connections: CONNECTIONS, deliveries: items })).send)).toEqual([again.send[1]!.id]);
   });
 });
 
@@ -152,10 +154,10 @@ describe("owed: the backstop's question", () => {
   it("re-sends what has no row once per grace period, waits for a lease, and settles what is done", async () => {
     const { stub } = await control();
     const [lost, busy, done] = [fresh(), fresh(), fresh()];
-    const plan = await stub.begin({ leaseMs: LEASE_MS, deliveries: [busy, done] });
+    const plan = await stub.begin({ leaseMs: LEASE_MS, connections: CONNECTIONS, deliveries: [busy, done] });
     await stub.finish(plan.leaseId, [{ item: done, result: result() }]);
     const before = Date.now();
-    const leased = await stub.begin({ leaseMs: LEASE_MS, deliveries: [busy] });
+    const leased = await stub.begin({ leaseMs: LEASE_MS, connections: CONNECTIONS, deliveries: [busy] });
 
     const events = [lost, busy, done].map((item) => item.events[0]!);
     const check = await stub.owed(events, GRACE_MS);
@@ -173,7 +175,7 @@ describe("owed: the backstop's question", () => {
   it("re-sends a retry overdue past the grace period with its next attempt, and not one still due", async () => {
     const { stub } = await control();
     const [overdue, due] = [fresh(), fresh()];
-    const plan = await stub.begin({ leaseMs: LEASE_MS, deliveries: [overdue, due] });
+    const plan = await stub.begin({ leaseMs: LEASE_MS, connections: CONNECTIONS, deliveries: [overdue, due] });
     await stub.finish(plan.leaseId, [{ item: overdue, result: failure() }, { item: due, result: failure() }]);
     const dueAt = Date.parse((await stub.deliveryOf(due.id))!.nextAttemptAt!);
     await runInDurableObject(stub, (_, state) => {
@@ -207,14 +209,14 @@ describe("settings", () => {
       expect(response.status).toBe(200);
       rotated.unshift(((await response.json()) as { secret: string }).secret);
     }
-    const { target } = await stub.begin({ leaseMs: LEASE_MS, deliveries: [] });
+    const { target } = await stub.begin({ leaseMs: LEASE_MS, connections: CONNECTIONS, deliveries: [] });
     expect(target?.secrets).toEqual([...rotated, subscription.secret]);
 
     expect(await stub.rotateSecret()).toMatch(/^whsec_/);
     const refused = await api(`/v1/webhooks/subscriptions/${subscription.id}/secret/rotate`, { method: "POST" });
     expect(refused.status).toBe(409);
     expect(await refused.json()).toMatchObject({ error: "conflict", message: expect.stringContaining("5 secrets already sign") });
-    expect((await stub.begin({ leaseMs: LEASE_MS, deliveries: [] })).target?.secrets).toHaveLength(5);
+    expect((await stub.begin({ leaseMs: LEASE_MS, connections: CONNECTIONS, deliveries: [] })).target?.secrets).toHaveLength(5);
   });
 
   it("stores the delivery settings with their defaults, and leaves updatedAt alone for a patch that changes nothing", async () => {
@@ -236,7 +238,7 @@ describe("settings", () => {
   it("leaves a tombstone on remove: gone for the API and the gate, its deliveries still answered", async () => {
     const { subscription, stub } = await control();
     const item = fresh();
-    const plan = await stub.begin({ leaseMs: LEASE_MS, deliveries: [item] });
+    const plan = await stub.begin({ leaseMs: LEASE_MS, connections: CONNECTIONS, deliveries: [item] });
     await stub.finish(plan.leaseId, [{ item, result: result() }]);
 
     expect((await api(`/v1/webhooks/subscriptions/${subscription.id}`, { method: "DELETE" })).status).toBe(204);
@@ -244,7 +246,7 @@ describe("settings", () => {
     expect(await stub.secret()).toBeNull();
     expect(await stub.update({ name: "again" })).toBeNull();
     expect(await stub.remove()).toBe(false);
-    expect(await stub.begin({ leaseMs: LEASE_MS, deliveries: [fresh()] })).toMatchObject({ target: null, send: [], wait: [] });
+    expect(await stub.begin({ leaseMs: LEASE_MS, connections: CONNECTIONS, deliveries: [fresh()] })).toMatchObject({ target: null, send: [], wait: [] });
     expect(await stub.deliveryOf(item.id)).toMatchObject({ status: "delivered", attempts: 1, subscriptionDeleted: true });
     expect((await api(`/v1/webhooks/subscriptions/${subscription.id}`)).status).toBe(404);
   });
@@ -252,7 +254,7 @@ describe("settings", () => {
   it("prunes delivered and failed deliveries and attempts past the retention daily, and keeps what is owed", async () => {
     const { stub } = await control();
     const [delivered, retrying] = [fresh(), fresh()];
-    const plan = await stub.begin({ leaseMs: LEASE_MS, deliveries: [delivered, retrying] });
+    const plan = await stub.begin({ leaseMs: LEASE_MS, connections: CONNECTIONS, deliveries: [delivered, retrying] });
     await stub.finish(plan.leaseId, [{ item: delivered, result: result() }, { item: retrying, result: failure() }]);
     await runInDurableObject(stub, (_, state) => {
       state.storage.sql.exec("UPDATE delivery SET updated_at = 0, created_at = 0");

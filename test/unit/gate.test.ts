@@ -9,7 +9,7 @@ function fresh(id: string): DeliveryItem {
 }
 
 function input(fields: Partial<Omit<GateInput, "subscription">> & { subscription?: Partial<GateSubscription> }): GateInput {
-  return { items: [], rows: new Map(), leased: new Set(), inFlight: 0, ...fields, subscription: { ...OPEN, ...fields.subscription } };
+  return { items: [], rows: new Map(), leased: new Set(), inFlight: 0, connections: 1000, ...fields, subscription: { ...OPEN, ...fields.subscription } };
 }
 
 const ids = (items: readonly DeliveryItem[]) => items.map((item) => item.id);
@@ -46,16 +46,17 @@ describe("gate: which deliveries go, wait, are held or skipped", () => {
     expect(decision).toEqual({ slots: 0, send: [], wait: [], hold: [fresh("e2")] });
   });
 
-  it.each<[string, Partial<GateSubscription>, number, number, number]>([
+  it.each<[string, Partial<GateSubscription>, number, number, number, number?]>([
     ["healthy: the concurrency budget", { maxConcurrency: 3 }, 0, 3, 4],
     ["healthy: the budget less what other leases hold", { maxConcurrency: 3 }, 2, 1, 4],
     ["healthy: no more slots than deliveries", { maxConcurrency: 20 }, 0, 4, 4],
+    ["healthy: no more slots than the consumer has connections", { maxConcurrency: 20 }, 0, 2, 4, 2],
     ["healthy: no slot left", { maxConcurrency: 3 }, 5, 0, 0],
     ["failing: one probe", { maxConcurrency: 3, failing: true }, 0, 1, 4],
     ["failing: the probe is already out", { maxConcurrency: 3, failing: true }, 1, 0, 0],
-  ])("slots, %s", async (_name, subscription, inFlight, slots, sent) => {
+  ])("slots, %s", async (_name, subscription, inFlight, slots, sent, connections = 1000) => {
     const items = ["a", "b", "c", "d"].map(fresh);
-    const decision = await gate(input({ subscription, items, inFlight }));
+    const decision = await gate(input({ subscription, items, inFlight, connections }));
     // A lease's slots are POSTs at once: every delivery goes with any share of the budget, none without one.
     expect(decision.slots).toBe(slots);
     expect(ids(decision.send)).toEqual(ids(items.slice(0, sent)));

@@ -31,18 +31,22 @@ export interface OwedDecision extends OwedCheck {
   readonly hold: DeliveryItem[];
 }
 
+/** The longest a re-sent delivery waits before it may be re-sent again. */
+const MAX_RESEND_WAIT_MS = 60 * 60 * 1000;
+
 /**
  * The backstop's side in the object: of the events the event ledger still counts as owed here, which
  * to enqueue again (overdue by more than the grace period, not under way, not re-sent within it), and
  * when to ask again. Remembers its own resends in memory, so that a ledger asking twice does not send twice.
  */
 export class Backstop {
-  /** When each delivery (by lease key) was last re-sent. */
-  private readonly resentAt = new Map<string, number>();
+  /** Each delivery re-sent (by lease key): when it may be re-sent again, and how often it was. */
+  private readonly resent = new Map<string, { readonly until: number; readonly times: number }>();
 
   decide(input: OwedInput): OwedDecision {
     const { now, graceMs, leases } = input;
-    for (const [key, at] of this.resentAt) if (at + graceMs <= now) this.resentAt.delete(key);
+    // Forgotten once well past their wait, so a delivery that keeps being owed backs off without the map growing.
+    for (const [key, { until }] of this.resent) if (until + MAX_RESEND_WAIT_MS <= now) this.resent.delete(key);
     const resend: DeliveryItem[] = [];
     const hold: DeliveryItem[] = [];
     const unsettled: string[] = [];
@@ -55,15 +59,18 @@ export class Backstop {
       const key = leaseKeyOf(item);
       if (planned.has(key)) return;
       const leaseExpiry = leases.expiryOf(key);
-      const resent = this.resentAt.get(key);
+      const resent = this.resent.get(key);
       if (leaseExpiry !== null) checkAt(leaseExpiry);
-      else if (resent !== undefined && now < resent + graceMs) checkAt(resent + graceMs); // resent lately: give it its grace too
+      else if (resent !== undefined && now < resent.until) checkAt(resent.until); // resent lately: its copy may still be queued
       else if (now <= dueAt + graceMs) checkAt(dueAt + graceMs);
       else {
         planned.add(key);
-        this.resentAt.set(key, now);
+        // A queue that is only slow (a backlog) would get a copy every grace period: each resend waits twice as long.
+        const times = (resent?.times ?? 0) + 1;
+        const until = now + Math.min(MAX_RESEND_WAIT_MS, graceMs * 2 ** (times - 1));
+        this.resent.set(key, { until, times });
         resend.push(item);
-        checkAt(now + graceMs);
+        checkAt(until);
       }
     };
 

@@ -20,6 +20,8 @@ export interface DeliveryTarget {
 export interface GateRequest {
   /** How long the consumer may take to report back; its lease on the slots it is given expires then. */
   readonly leaseMs: number;
+  /** The POSTs the consumer can have open at once (its connections): a lease takes no more of the budget than it can use. */
+  readonly connections: number;
   readonly deliveries: readonly DeliveryItem[];
 }
 
