@@ -66,9 +66,11 @@ describe("eventKey", () => {
 });
 
 describe("ledgerShardOf", () => {
-  it("spreads ids that share a prefix over the shards, and keeps a uuid's shard its first byte", () => {
-    const shards = new Set(Array.from({ length: 200 }, (_, index) => ledgerShardOf(`evt_${index}`)));
+  it("spreads ids that share a prefix over every shard, and puts one id always in the same shard", () => {
+    const shards = new Set(Array.from({ length: 500 }, (_, index) => ledgerShardOf(`evt_${index}`)));
     expect(shards.size).toBe(LEDGER_SHARDS);
-    expect(ledgerShardOf("1f6c64a3-4f27-4b0e-862c-ee780eae06d1")).toBe(0x1f % LEDGER_SHARDS);
+    const uuid = "1f6c64a3-4f27-4b0e-862c-ee780eae06d1";
+    expect(ledgerShardOf(uuid)).toBe(ledgerShardOf(uuid));
+    expect(ledgerShardOf(uuid)).toBeLessThan(LEDGER_SHARDS);
   });
 });
