@@ -43,7 +43,7 @@ export async function attemptDelivery(request: AttemptRequest): Promise<AttemptR
 
   const signal = AbortSignal.timeout(request.timeoutMs);
   try {
-    const response = await fetch(request.target.url, { method: "POST", headers, body: request.body, redirect: "manual", signal });
+    const response = await postResendingOnLostConnection(request.target.url, { method: "POST", headers, body: request.body, redirect: "manual", signal });
     const outcome = outcomeOfStatus(response.status);
     if (outcome === "success") {
       await discardBody(response);
@@ -60,6 +60,33 @@ export async function attemptDelivery(request: AttemptRequest): Promise<AttemptR
     if (signal.aborted) return report({ outcome: "timeout", status: null, error: `no response within ${request.timeoutMs} ms`, retryAfterSeconds: null });
     return report({ outcome: "network_error", status: null, error: errorMessage(error), retryAfterSeconds: null });
   }
+}
+
+/**
+ * The platform keeps connections to an endpoint open between POSTs, and an endpoint may close an idle
+ * one just as the next POST goes out on it (Node closes them after `keepAliveTimeout`, 5 s by default,
+ * gunicorn after 2 s). That POST dies before any response byte and the endpoint never saw it: a fault
+ * of our connection reuse, not the endpoint's. workerd reports it as a lost connection, which it marks
+ * `retryable`, so the POST is sent once more at once, within the same timeout, with the same
+ * `webhook-id` (receivers deduplicate on it). A second loss, or a refused connection (reported the same
+ * way), is the endpoint's network_error.
+ */
+async function postResendingOnLostConnection(url: string, init: RequestInit & { signal: AbortSignal }): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (error) {
+    if (init.signal.aborted || !isLostConnection(error)) throw error;
+    try {
+      return await fetch(url, init);
+    } catch (again) {
+      if (init.signal.aborted) throw again;
+      throw new Error(`${errorMessage(again)} (sent again at once after a first lost connection)`, { cause: again });
+    }
+  }
+}
+
+function isLostConnection(error: unknown): boolean {
+  return error instanceof Error && (error as Error & { retryable?: unknown }).retryable === true;
 }
 
 /** A success body no longer than this is read to its end, so that its connection can carry the next POST. */
@@ -111,5 +138,6 @@ function redact(text: string, target: DeliveryTarget): string {
 }
 
 function errorMessage(error: unknown): string {
+  if (error instanceof Error && error.cause !== undefined) return error.message; // ours, naming its cause
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

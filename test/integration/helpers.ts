@@ -1,8 +1,7 @@
 import { SELF, env } from "cloudflare:test";
 import { expect } from "vitest";
 import type { SubscriptionView } from "../../src/domain/subscription";
-import type { ReceivedRequest } from "../support/received-request";
-import type { Hangup } from "../support/receiver";
+import type { Hangup, ReceivedRequest } from "../support/received-request";
 
 export { eventually } from "../support/eventually";
 export { makeEvent } from "../support/events";

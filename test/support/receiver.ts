@@ -1,6 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import type { ReceivedRequest } from "./received-request";
+import type { Hangup, ReceivedRequest } from "./received-request";
 
 /**
  * A real HTTP endpoint for deliveries, on 127.0.0.1. Paths are `/<bucket>/<behaviour>`:
@@ -16,12 +16,6 @@ export interface Receiver {
   readonly requests: Map<string, ReceivedRequest[]>;
   readonly hangups: Map<string, Hangup[]>;
   close(): Promise<void>;
-}
-
-/** A request the receiver closed the connection on without answering. */
-export interface Hangup {
-  readonly webhookId: string;
-  readonly connection: number;
 }
 
 export async function startReceiver(): Promise<Receiver> {
