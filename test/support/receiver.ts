@@ -4,7 +4,8 @@ import type { Hangup, ReceivedRequest } from "./received-request";
 
 /**
  * A real HTTP endpoint for deliveries, on 127.0.0.1. Paths are `/<bucket>/<behaviour>`:
- *   ok | status-<code> (with ?retry-after=<value>) | slow-<ms> | redirect | gone | flaky-<n> (n failures, then 200)
+ *   ok | status-<code> (with ?retry-after=<value>) | slow-<ms> | hang (never answers) | redirect | gone
+ *   | flaky-<n> (n failures, then 200)
  *   | echo (500 whose body repeats the request headers) | big-<bytes> (200 with a body that long)
  *   | close-on-reuse (the bucket's first request that arrives on a kept-alive connection gets no answer: the
  *     connection is closed, as a server closing an idle connection just as it is reused does; then 200)
@@ -77,6 +78,8 @@ function respond(behaviour: string, count: number, query: URLSearchParams, heade
     }
     case "slow":
       setTimeout(() => send(200), Number(arg)).unref();
+      return;
+    case "hang": // the connection stays open until the sender gives up (or the receiver closes)
       return;
     case "redirect":
       return send(302, { location: "http://127.0.0.1:1/elsewhere" });
