@@ -8,6 +8,10 @@ import { signatureHeader } from "./signature";
 
 const USER_AGENT = `Doorbell/${packageJson.version}`;
 
+/** A POST whose connection is lost is sent again after this pause, this many sends in all (see postResendingOnLostConnection). */
+const RESEND_PAUSE_MS = 50;
+const SENDS_ON_LOST_CONNECTION = 3;
+
 /** How much of a failed response's body is kept for the attempt log. */
 const RESPONSE_EXCERPT_BYTES = 2048;
 
@@ -56,7 +60,7 @@ export async function attemptDelivery(request: AttemptRequest): Promise<AttemptR
 
   const signal = AbortSignal.timeout(request.timeoutMs);
   try {
-    const response = await fetch(request.target.url, { method: "POST", headers, body: request.body, redirect: "manual", signal });
+    const response = await postResendingOnLostConnection(request.target.url, { method: "POST", headers, body: request.body, redirect: "manual", signal });
     const outcome = outcomeOfStatus(response.status);
     if (outcome === "success") {
       await discardBody(response);
@@ -73,6 +77,33 @@ export async function attemptDelivery(request: AttemptRequest): Promise<AttemptR
     if (signal.aborted) return report({ outcome: "timeout", status: null, error: `no response within ${request.timeoutMs} ms`, retryAfterSeconds: null });
     return report({ outcome: "network_error", status: null, error: describeFetchFailure(error).message, retryAfterSeconds: null });
   }
+}
+
+/**
+ * The platform keeps connections to an endpoint open between POSTs, and an endpoint may close idle ones
+ * just as the next POST goes out on one of them (Node closes them after `keepAliveTimeout`, 5 s by
+ * default, gunicorn after 2 s). That POST dies before any response byte and the endpoint never saw it:
+ * a fault of our connection reuse, not the endpoint's. workerd reports it as a lost connection, which it
+ * marks `retryable`, so the POST is sent again, within the same timeout, with the same `webhook-id`
+ * (receivers deduplicate on it). Each time after a short pause, and up to twice: connections that went
+ * idle together are closed together, and a busy workerd reads those closes late, so the next POST can
+ * take another closed one (measured under load: 1 immediate resend in 10 was lost again). The last loss,
+ * or a refused connection (reported the same way), is the endpoint's network_error.
+ */
+async function postResendingOnLostConnection(url: string, init: RequestInit & { signal: AbortSignal }): Promise<Response> {
+  for (let send = 1; ; send++) {
+    try {
+      return await fetch(url, init);
+    } catch (error) {
+      // The last loss is the endpoint's: described like any lost connection.
+      if (init.signal.aborted || !isLostConnection(error) || send === SENDS_ON_LOST_CONNECTION) throw error;
+    }
+    await scheduler.wait(RESEND_PAUSE_MS);
+  }
+}
+
+function isLostConnection(error: unknown): boolean {
+  return error instanceof Error && (error as Error & { retryable?: unknown }).retryable === true;
 }
 
 /** A success body no longer than this is read to its end, so that its connection can carry the next POST. */

@@ -1,7 +1,7 @@
 import { SELF, env } from "cloudflare:test";
 import { expect } from "vitest";
 import type { SubscriptionView } from "../../src/domain/subscription";
-import type { ReceivedRequest } from "../support/received-request";
+import type { Hangup, ReceivedRequest } from "../support/received-request";
 
 export { eventually } from "../support/eventually";
 export { makeEvent, makeQuilttEvent } from "../support/events";
@@ -40,6 +40,12 @@ export function receiverUrl(bucketName: string, behaviour = "ok"): string {
 export async function received(bucketName: string): Promise<ReceivedRequest[]> {
   const response = await fetch(`${env.TEST_RECEIVER_URL}/_requests/${bucketName}`);
   return (await response.json()) as ReceivedRequest[];
+}
+
+/** The requests in this bucket that the receiver closed the connection on without answering. */
+export async function hangups(bucketName: string): Promise<Hangup[]> {
+  const response = await fetch(`${env.TEST_RECEIVER_URL}/_hangups/${bucketName}`);
+  return (await response.json()) as Hangup[];
 }
 
 export type CreatedSubscription = SubscriptionView & { secret: string };

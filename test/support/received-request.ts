@@ -8,6 +8,12 @@ export interface ReceivedRequest {
   readonly connection: number;
 }
 
+/** A request the receiver closed the connection on without answering (the `close-on-reuse` behaviour). */
+export interface Hangup {
+  readonly webhookId: string;
+  readonly connection: number;
+}
+
 /** Its Standard Webhooks headers, as `Webhook.verify` takes them; `signature` stands in for the one it carried. */
 export function standardWebhookHeaders(request: ReceivedRequest, signature?: string): Record<string, string> {
   const header = (name: string) => String(request.headers[name] ?? "");

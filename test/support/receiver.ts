@@ -1,23 +1,31 @@
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import type { ReceivedRequest } from "./received-request";
+import type { Hangup, ReceivedRequest } from "./received-request";
 
 /**
  * A real HTTP endpoint for deliveries, on 127.0.0.1. Paths are `/<bucket>/<behaviour>`:
- *   ok | status-<code> (with ?retry-after=<value>) | slow-<ms> | redirect | gone | flaky-<n> (n failures, then 200)
+ *   ok | status-<code> (with ?retry-after=<value>) | slow-<ms> | hang (never answers) | redirect | gone
+ *   | flaky-<n> (n failures, then 200)
  *   | echo (500 whose body repeats the request headers) | big-<bytes> (200 with a body that long)
  *   | parrot-<code> (that status, its body echoing the authorization token in the forms careless endpoints use)
- * Every request is recorded per bucket; `GET /_requests/<bucket>` returns them as JSON.
+ *   | close-on-reuse (the bucket's first request that arrives on a kept-alive connection gets no answer: the
+ *     connection is closed, as a server closing an idle connection just as it is reused does; then 200)
+ * Every request is recorded per bucket; `GET /_requests/<bucket>` returns them as JSON. A request hung up on
+ * is not recorded there (it never reached the endpoint's logic) but in `GET /_hangups/<bucket>`.
  */
 export interface Receiver {
   readonly url: string;
   readonly requests: Map<string, ReceivedRequest[]>;
+  readonly hangups: Map<string, Hangup[]>;
   close(): Promise<void>;
 }
 
 export async function startReceiver(): Promise<Receiver> {
   const requests = new Map<string, ReceivedRequest[]>();
+  const hangups = new Map<string, Hangup[]>();
   const connections = new WeakMap<Socket, number>();
+  /** Requests each connection carried so far: a reused connection has carried one. */
+  const carried = new WeakMap<Socket, number>();
   let connectionCount = 0;
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -25,15 +33,22 @@ export async function startReceiver(): Promise<Receiver> {
     req.on("end", () => {
       const url = new URL(req.url ?? "/", "http://receiver");
       const [bucket = "", behaviour = "ok"] = url.pathname.slice(1).split("/");
-      if (bucket === "_requests") {
+      const reused = (carried.get(req.socket) ?? 0) > 0;
+      carried.set(req.socket, (carried.get(req.socket) ?? 0) + 1);
+      const connection = connections.get(req.socket) ?? 0;
+      if (bucket === "_requests" || bucket === "_hangups") {
         res.writeHead(200, { "content-type": "application/json" });
-        res.end(JSON.stringify(requests.get(behaviour) ?? []));
+        res.end(JSON.stringify((bucket === "_requests" ? requests : hangups).get(behaviour) ?? []));
+        return;
+      }
+      if (behaviour === "close-on-reuse" && reused && !hangups.has(bucket)) {
+        hangups.set(bucket, [{ webhookId: String(req.headers["webhook-id"]), connection }]);
+        req.socket.destroy();
         return;
       }
       const seen = requests.get(bucket) ?? [];
       seen.push({
-        path: url.pathname, headers: req.headers, body: Buffer.concat(chunks).toString("utf8"), receivedAt: Date.now(),
-        connection: connections.get(req.socket) ?? 0,
+        path: url.pathname, headers: req.headers, body: Buffer.concat(chunks).toString("utf8"), receivedAt: Date.now(), connection,
       });
       requests.set(bucket, seen);
       respond(behaviour, seen.length, url.searchParams, req.headers, res);
@@ -46,6 +61,7 @@ export async function startReceiver(): Promise<Receiver> {
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    hangups,
     close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };
 }
@@ -63,6 +79,8 @@ function respond(behaviour: string, count: number, query: URLSearchParams, heade
     }
     case "slow":
       setTimeout(() => send(200), Number(arg)).unref();
+      return;
+    case "hang": // the connection stays open until the sender gives up (or the receiver closes)
       return;
     case "redirect":
       return send(302, { location: "http://127.0.0.1:1/elsewhere" });
