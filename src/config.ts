@@ -14,6 +14,8 @@ export interface Config {
   readonly connectionsPerInvocation: number;
   readonly targetPolicy: TargetPolicy;
   readonly opsWebhookUrl: string | null;
+  /** Test-only: `POST /_faults` may switch faults on (src/faults.ts). */
+  readonly faultInjection: boolean;
 }
 
 export class ConfigError extends Error {
@@ -46,7 +48,20 @@ function optionalUrl(vars: RawVars, name: string): string | null {
   return raw;
 }
 
+/**
+ * FAULT_INJECTION is refused unless ALLOW_PRIVATE_TARGETS is on as well: production never allows
+ * private targets (they would let a subscription reach the operator's own network), so a deployment
+ * with both on is a test setup, and a production configuration cannot open `POST /_faults` by a slip.
+ */
+function faultInjection(vars: RawVars, allowPrivate: boolean): boolean {
+  const on = flag(vars, "FAULT_INJECTION");
+  if (on && !allowPrivate)
+    throw new ConfigError("Configuration error: FAULT_INJECTION is for tests only and needs ALLOW_PRIVATE_TARGETS=true; never set it in production");
+  return on;
+}
+
 export function parseConfig(vars: RawVars): Config {
+  const allowPrivate = flag(vars, "ALLOW_PRIVATE_TARGETS");
   return {
     deliveryTimeoutMs: integer(vars, "DELIVERY_TIMEOUT_MS", 5000, 1, 15 * 60 * 1000),
     retryDelaySeconds: integer(vars, "RETRY_DELAY_SECONDS", 300, 0, 12 * 60 * 60),
@@ -55,8 +70,9 @@ export function parseConfig(vars: RawVars): Config {
     redeliveryGraceSeconds: integer(vars, "REDELIVERY_GRACE_SECONDS", 30, 1, 24 * 60 * 60),
     eventRetentionDays: integer(vars, "EVENT_RETENTION_DAYS", 7, 1, 90),
     connectionsPerInvocation: integer(vars, "CONNECTIONS_PER_INVOCATION", 6, 1, 1000),
-    targetPolicy: { allowHttp: flag(vars, "ALLOW_HTTP_TARGETS"), allowPrivate: flag(vars, "ALLOW_PRIVATE_TARGETS") },
+    targetPolicy: { allowHttp: flag(vars, "ALLOW_HTTP_TARGETS"), allowPrivate },
     opsWebhookUrl: optionalUrl(vars, "OPS_WEBHOOK_URL"),
+    faultInjection: faultInjection(vars, allowPrivate),
   };
 }
 

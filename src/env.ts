@@ -25,6 +25,8 @@ export interface Env {
   readonly ALLOW_HTTP_TARGETS?: string;
   readonly ALLOW_PRIVATE_TARGETS?: string;
   readonly OPS_WEBHOOK_URL?: string;
+  /** Test-only; see src/faults.ts. */
+  readonly FAULT_INJECTION?: string;
 }
 
 export function subscriptionStub(env: Env, subscriptionId: string): DurableObjectStub<SubscriptionObject> {

@@ -3,6 +3,7 @@ import { errorResponse, notFound } from "./errors";
 import { requireToken } from "./auth";
 import { eventTypes } from "./event-types";
 import { events } from "./events";
+import { faultRoutes } from "./faults";
 import { createRouter } from "./router";
 import { dashboard } from "../dashboard";
 import { subscriptions } from "./subscriptions";
@@ -27,6 +28,7 @@ app.use("/v1/*", requireToken());
 app.route("/v1/webhooks/subscriptions", subscriptions);
 app.route("/v1/events", events);
 app.route("/v1/event-types", eventTypes);
+app.route("/_faults", faultRoutes);
 app.route("/", dashboard);
 
 app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {

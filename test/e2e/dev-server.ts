@@ -8,7 +8,11 @@ import { join, resolve } from "node:path";
 export const API_TOKEN = "dev-api-token";
 export const INGEST_TOKEN = "dev-ingest-token";
 
-const REPO_ROOT = resolve(import.meta.dirname, "../..");
+/**
+ * The checkout `wrangler dev` serves: this one, or DOORBELL_DEV_REPO (another checkout with its own
+ * node_modules), so that a black-box suite can be run against another version of Doorbell.
+ */
+const REPO_ROOT = resolve(process.env.DOORBELL_DEV_REPO ?? resolve(import.meta.dirname, "../.."));
 const WRANGLER = join(REPO_ROOT, "node_modules/.bin/wrangler");
 const STARTUP_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 5_000;

@@ -6,17 +6,24 @@ import type { ReceivedRequest } from "./received-request";
  * A real HTTP endpoint for deliveries, on 127.0.0.1. Paths are `/<bucket>/<behaviour>`:
  *   ok | status-<code> (with ?retry-after=<value>) | slow-<ms> | redirect | gone | flaky-<n> (n failures, then 200)
  *   | echo (500 whose body repeats the request headers) | big-<bytes> (200 with a body that long)
+ *   | reset (the connection is reset, no answer) | close-on-reuse (200 on a connection's first request; a kept-alive
+ *   connection is closed, unanswered, when a second request arrives on it) | huge-stream-<bytes> (200, then a body
+ *   that long, written only as fast as the client reads it)
  * Every request is recorded per bucket; `GET /_requests/<bucket>` returns them as JSON.
  */
 export interface Receiver {
   readonly url: string;
   readonly requests: Map<string, ReceivedRequest[]>;
+  /** Body bytes each bucket's huge-stream answers got written before the client stopped reading or hung up. */
+  readonly streamedBytes: Map<string, number>;
   close(): Promise<void>;
 }
 
 export async function startReceiver(): Promise<Receiver> {
   const requests = new Map<string, ReceivedRequest[]>();
+  const streamedBytes = new Map<string, number>();
   const connections = new WeakMap<Socket, number>();
+  const requestsOnConnection = new WeakMap<Socket, number>();
   let connectionCount = 0;
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -35,6 +42,11 @@ export async function startReceiver(): Promise<Receiver> {
         connection: connections.get(req.socket) ?? 0,
       });
       requests.set(bucket, seen);
+      const onConnection = (requestsOnConnection.get(req.socket) ?? 0) + 1;
+      requestsOnConnection.set(req.socket, onConnection);
+      if (behaviour === "reset") return void req.socket.resetAndDestroy();
+      if (behaviour === "close-on-reuse" && onConnection > 1) return void req.socket.destroy();
+      if (behaviour.startsWith("huge-stream-")) return streamHugeBody(res, Number(behaviour.slice("huge-stream-".length)), (bytes) => streamedBytes.set(bucket, (streamedBytes.get(bucket) ?? 0) + bytes));
       respond(behaviour, seen.length, url.searchParams, req.headers, res);
     });
   });
@@ -45,6 +57,7 @@ export async function startReceiver(): Promise<Receiver> {
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    streamedBytes,
     close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };
 }
@@ -81,6 +94,24 @@ function respond(behaviour: string, count: number, query: URLSearchParams, heade
     default:
       return send(200);
   }
+}
+
+const STREAM_CHUNK = Buffer.alloc(64 * 1024, "x");
+
+/** A 200 whose body is `total` bytes, written chunk by chunk as the client drains them; stops when it hangs up. */
+function streamHugeBody(res: ServerResponse, total: number, written: (bytes: number) => void): void {
+  res.writeHead(200, { "content-type": "text/plain" });
+  let left = total;
+  const writeSome = () => {
+    while (left > 0 && !res.destroyed) {
+      const chunk = left >= STREAM_CHUNK.length ? STREAM_CHUNK : STREAM_CHUNK.subarray(0, left);
+      left -= chunk.length;
+      written(chunk.length);
+      if (!res.write(chunk)) return void res.once("drain", writeSome);
+    }
+    if (left === 0) res.end();
+  };
+  writeSome();
 }
 
 /** A port that nothing listens on (bound, then released). */

@@ -11,6 +11,7 @@ describe("parseConfig", () => {
       redeliveryGraceSeconds: 900,
       targetPolicy: { allowHttp: false, allowPrivate: false },
       opsWebhookUrl: null,
+      faultInjection: false,
     });
   });
 
@@ -38,6 +39,7 @@ describe("parseConfig", () => {
       redeliveryGraceSeconds: 30,
       targetPolicy: { allowHttp: true, allowPrivate: false },
       opsWebhookUrl: "https://ops.example.com/hook",
+      faultInjection: false,
     });
   });
 
@@ -76,5 +78,20 @@ describe("configOf", () => {
     const env = { MAX_RETRIES: "many" };
     expect(() => configOf(env)).toThrow(ConfigError);
     expect(() => configOf(env)).toThrow("MAX_RETRIES");
+  });
+});
+
+describe("FAULT_INJECTION", () => {
+  it("is off unless set", () => {
+    expect(parseConfig({}).faultInjection).toBe(false);
+  });
+
+  it("is on with private targets allowed, as only a test setup has them", () => {
+    expect(parseConfig({ FAULT_INJECTION: "true", ALLOW_PRIVATE_TARGETS: "true" }).faultInjection).toBe(true);
+  });
+
+  it("is refused with production's target policy", () => {
+    expect(() => parseConfig({ FAULT_INJECTION: "true" })).toThrow(ConfigError);
+    expect(() => parseConfig({ FAULT_INJECTION: "true", ALLOW_PRIVATE_TARGETS: "false" })).toThrow(/FAULT_INJECTION .*ALLOW_PRIVATE_TARGETS=true/);
   });
 });

@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import { startReceiver } from "../support/receiver";
+import { makeStateDir, startDevServer } from "../e2e/dev-server";
+import { eventually } from "../e2e/support";
+import { FAILING, HEALTHY, reconcile, reportFigures } from "./reconcile";
+import { busyLoops, createEndpoints, FAULT_VARS, produce } from "./workload";
+
+/**
+ * Two processes keep both cores busy from before `wrangler dev` starts until the last pair is
+ * reconciled: Doorbell may slow down and answer 503 (the producers send again), never stall or lose.
+ */
+const PRODUCERS = 6;
+const BATCHES = 3;
+const BATCH_SIZE = 10;
+
+describe("fault: both cores busy for the whole run", () => {
+  it("delivers every accepted pair while two busy loops hold the cores", async () => {
+    const busy = busyLoops(2);
+    const state = makeStateDir();
+    const receiver = await startReceiver();
+    let server: Awaited<ReturnType<typeof startDevServer>> | undefined;
+    try {
+      server = await startDevServer({ stateDir: state.path, vars: FAULT_VARS });
+      const live = server;
+      const endpoints = await createEndpoints(live, receiver, [
+        { behaviour: "ok", settlesAs: HEALTHY },
+        { behaviour: "ok", settlesAs: HEALTHY },
+        { behaviour: "slow-1000", settlesAs: HEALTHY },
+        { behaviour: "status-500", settlesAs: FAILING },
+      ]);
+      const started = Date.now();
+      const perProducer = await Promise.all(Array.from({ length: PRODUCERS }, () => produce(live, BATCHES, BATCH_SIZE)));
+      const accepted = perProducer.flatMap((batch) => [...batch.keys()]);
+      const ingestedAt = Date.now();
+      expect(accepted).toHaveLength(PRODUCERS * BATCHES * BATCH_SIZE);
+
+      const result = await eventually(async () => {
+        const reconciled = await reconcile(live, receiver, accepted, endpoints);
+        expect(reconciled.problems.slice(0, 20), `${reconciled.problems.length} problems`).toEqual([]);
+        return reconciled;
+      }, 180_000, 1_000);
+      reportFigures("busy-cores", {
+        busyLoops: 2, pairs: result.pairs, delivered: result.delivered, failed: result.failed, held: result.held,
+        lost: result.lost.length, duplicates: result.duplicates, unseenAttempts: result.unseenAttempts,
+        ingestMs: ingestedAt - started, settledMsAfterIngest: Date.now() - ingestedAt,
+      });
+    } finally {
+      busy.stop();
+      await Promise.all([server?.stop(), receiver.close()]);
+      state.remove();
+    }
+  });
+});
