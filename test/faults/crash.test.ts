@@ -35,9 +35,12 @@ describe("fault: SIGKILL at random moments", () => {
     state.remove();
   });
 
+  const startupsMs: number[] = [];
   const start = async () => {
+    const startedAt = Date.now();
     server = await startDevServer({ stateDir: state.path, vars: VARS });
     runs.push({ readyAt: Date.now() });
+    startupsMs.push(Date.now() - startedAt);
     return server;
   };
   const crash = async (live: DevServer) => {
@@ -106,6 +109,7 @@ describe("fault: SIGKILL at random moments", () => {
     reportFigures("sigkill", {
       kills: KILLS, moments: kills, pairs: result.pairs, delivered: result.delivered, failed: result.failed, held: result.held,
       lost: result.lost.length, duplicates: result.duplicates, unseenAttempts: result.unseenAttempts, worstLatenessMs: worstMs,
+      startupsMs, settledMsAfterLastStart: Date.now() - (runs.at(-1)?.readyAt ?? 0),
     });
     expect(worstMs, "longest an owed POST waited while a server ran").toBeLessThan(RECOVERY_LIMIT_MS);
   });

@@ -13,7 +13,8 @@ const HUGE_BODY_BYTES = 1024 * 1024 * 1024;
 const RETRY_AFTER_SECONDS = 3;
 
 describe("fault: hostile receivers", () => {
-  const running = useServerAndReceiver(FAULT_VARS);
+  // Failing endpoints stay enabled, so that their retries (and the Retry-After waits) happen.
+  const running = useServerAndReceiver({ ...FAULT_VARS, DISABLE_AFTER_FAILURES: "1000" });
 
   it("records each receiver's behaviour as what it was, and settles every pair", async () => {
     const { server, receiver } = running;
@@ -57,10 +58,13 @@ describe("fault: hostile receivers", () => {
     expect(gaps.length).toBeGreaterThan(0);
     expect(Math.min(...gaps), "shortest wait between a Retry-After answer and its retry (ms)").toBeGreaterThanOrEqual(RETRY_AFTER_SECONDS * 1000);
 
+    // How often a kept-alive connection was reused, and cut, on the close-on-reuse endpoint.
+    const connections = (receiver.requests.get(byBehaviour("close-on-reuse").bucket) ?? []).map((request) => request.connection);
+    const closedOnReuse = connections.length - new Set(connections).size;
     reportFigures("receivers", {
       behaviours: behaviours.map(({ behaviour }) => behaviour), pairs: result.pairs, delivered: result.delivered, failed: result.failed,
       held: result.held, lost: result.lost.length, duplicates: result.duplicates, unseenAttempts: result.unseenAttempts,
-      hugeBodyBytesWritten: streamed, shortestRetryAfterGapMs: Math.min(...gaps),
+      hugeBodyBytesWritten: streamed, shortestRetryAfterGapMs: Math.min(...gaps), closedOnReuse,
     });
   });
 
