@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startReceiver, type Receiver } from "../support/receiver";
 import { makeStateDir, startDevServer, type DevServer } from "../e2e/dev-server";
 import { eventually, quableEvents, sleep } from "../e2e/support";
-import { FAILING, HEALTHY, liveTimeOwed, reconcile, reportFigures, requestsPerEvent, type Endpoint, type Run } from "./reconcile";
+import { describeProblems, FAILING, HEALTHY, liveTimeOwed, reconcile, reportFigures, requestsPerEvent, type Endpoint, type Run } from "./reconcile";
 import { createEndpoints, FAULT_VARS, postEvents, produce } from "./workload";
 
 /**
@@ -92,7 +92,7 @@ describe("fault: SIGKILL at random moments", () => {
     const accepted = [...acceptedAt.keys()];
     const result = await eventually(async () => {
       const reconciled = await reconcile(live, receiver, accepted, endpoints);
-      expect(reconciled.problems.slice(0, 20), `${reconciled.problems.length} problems after kills: ${kills.join("; ")}`).toEqual([]);
+      expect(reconciled.problems.slice(0, 20), `${describeProblems(reconciled)}, after kills: ${kills.join("; ")}`).toEqual([]);
       return reconciled;
     }, 120_000, 1_000);
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { eventually, useServerAndReceiver } from "../e2e/support";
-import { attemptLog, FAILING, HEALTHY, reconcile, reportFigures, requestsPerEvent, type Endpoint } from "./reconcile";
+import { attemptLog, describeProblems, FAILING, HEALTHY, reconcile, reportFigures, requestsPerEvent, type Endpoint } from "./reconcile";
 import { createEndpoints, FAULT_VARS, produce } from "./workload";
 
 /**
@@ -35,7 +35,7 @@ describe("fault: hostile receivers", () => {
 
     const result = await eventually(async () => {
       const reconciled = await reconcile(server, receiver, accepted, endpoints);
-      expect(reconciled.problems.slice(0, 20), `${reconciled.problems.length} problems`).toEqual([]);
+      expect(reconciled.problems.slice(0, 20), describeProblems(reconciled)).toEqual([]);
       return reconciled;
     }, 90_000, 1_000);
 

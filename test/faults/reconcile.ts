@@ -80,6 +80,16 @@ export async function reconcile(server: DevServer, receiver: Receiver, accepted:
   return { pairs: statuses.length * endpoints.length, ...counts, lost, duplicates, unseenAttempts, problems };
 }
 
+/** A failure message: how many problems, counted by subscription and kind (the pair's event left out). */
+export function describeProblems(result: Reconciliation): string {
+  const kinds = new Map<string, number>();
+  for (const problem of result.problems) {
+    const kind = problem.replace(/^[\w-]+ -> /, "");
+    kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+  }
+  return `${result.problems.length} problems: ${[...kinds].map(([kind, count]) => `${count} × ${kind}`).join("; ")}`;
+}
+
 /** A bucket's requests by the event they carry (its body's `uuid`, else its `webhook-id`). */
 export function requestsPerEvent(requests: readonly ReceivedRequest[]): Map<string, ReceivedRequest[]> {
   const byEvent = new Map<string, ReceivedRequest[]>();

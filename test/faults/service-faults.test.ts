@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { deliveriesPerEvent, eventually, quableEvents, useServerAndReceiver } from "../e2e/support";
-import { FAILING, HEALTHY, reconcile, reportFigures, type Endpoint } from "./reconcile";
+import { describeProblems, FAILING, HEALTHY, reconcile, reportFigures, type Endpoint } from "./reconcile";
 import { createEndpoints, FAULT_VARS, postEvents, produce, setFaults } from "./workload";
 
 /**
@@ -14,7 +14,7 @@ describe("faults of Doorbell's own parts", () => {
   const reconciled = async (accepted: readonly string[], endpoints: readonly Endpoint[], timeoutMs = 60_000) =>
     eventually(async () => {
       const result = await reconcile(running.server, running.receiver, accepted, endpoints);
-      expect(result.problems.slice(0, 20), `${result.problems.length} problems`).toEqual([]);
+      expect(result.problems.slice(0, 20), describeProblems(result)).toEqual([]);
       return result;
     }, timeoutMs, 500);
 
