@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { eventually, useServerAndReceiver } from "../e2e/support";
+import { deliveriesPerEvent, eventually, useServerAndReceiver } from "../e2e/support";
 import { attemptLog, describeProblems, FAILING, HEALTHY, reconcile, reportFigures, requestsPerEvent, type Endpoint } from "./reconcile";
 import { createEndpoints, FAULT_VARS, produce } from "./workload";
 
@@ -32,6 +32,11 @@ describe("fault: hostile receivers", () => {
     const endpoints = await createEndpoints(server, receiver, behaviours);
     const byBehaviour = (name: string) => endpoints[behaviours.findIndex(({ behaviour }) => behaviour.startsWith(name))] as Endpoint;
     const accepted = [...(await produce(server, 1, EVENTS)).keys()];
+    // A second round as soon as the first has reached the close-on-reuse endpoint, so that its POSTs may
+    // find kept-alive connections to reuse (the receiver closes idle ones after a second).
+    const reuse = byBehaviour("close-on-reuse");
+    await eventually(() => expect(deliveriesPerEvent(receiver, reuse.bucket).size).toBe(EVENTS), 30_000, 10);
+    accepted.push(...(await produce(server, 1, EVENTS)).keys());
 
     const result = await eventually(async () => {
       const reconciled = await reconcile(server, receiver, accepted, endpoints);
@@ -59,7 +64,7 @@ describe("fault: hostile receivers", () => {
     expect(Math.min(...gaps), "shortest wait between a Retry-After answer and its retry (ms)").toBeGreaterThanOrEqual(RETRY_AFTER_SECONDS * 1000);
 
     // How often a kept-alive connection was reused, and cut, on the close-on-reuse endpoint.
-    const connections = (receiver.requests.get(byBehaviour("close-on-reuse").bucket) ?? []).map((request) => request.connection);
+    const connections = (receiver.requests.get(reuse.bucket) ?? []).map((request) => request.connection);
     const closedOnReuse = connections.length - new Set(connections).size;
     reportFigures("receivers", {
       behaviours: behaviours.map(({ behaviour }) => behaviour), pairs: result.pairs, delivered: result.delivered, failed: result.failed,
