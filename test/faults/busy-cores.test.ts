@@ -39,7 +39,6 @@ describe("fault: both cores busy for the whole run", () => {
 
       const result = await eventually(async () => {
         const reconciled = await reconcile(live, receiver, accepted, endpoints);
-        console.info(`busy cores, ${Date.now() - ingestedAt} ms after ingest: ${describeProblems(reconciled)}`);
         expect(reconciled.problems.slice(0, 20), describeProblems(reconciled)).toEqual([]);
         return reconciled;
       }, SETTLE_WITHIN_MS, 1_000);

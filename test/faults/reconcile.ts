@@ -57,8 +57,9 @@ export async function reconcile(server: DevServer, receiver: Receiver, accepted:
 
   for (const endpoint of endpoints) {
     const received = requestsPerEvent(receiver.requests.get(endpoint.bucket) ?? []);
+    const lostBefore = lost.length;
     for (const { event, deliveries } of statuses) {
-      const pair = `${event.uuid} -> ${endpoint.subscription.id}`;
+      const pair = `${event.uuid} -> ${endpoint.subscription.id} (${endpoint.bucket})`;
       const delivery = deliveries.find((candidate) => candidate.subscriptionId === endpoint.subscription.id);
       const seen = received.get(event.uuid) ?? [];
       if (!delivery || !endpoint.settlesAs.includes(delivery.status)) {
@@ -74,6 +75,7 @@ export async function reconcile(server: DevServer, receiver: Receiver, accepted:
       const ids = new Set(seen.map((request) => String(request.headers["webhook-id"])));
       if (ids.size > 1) problems.push(`${pair}: received under ${ids.size} webhook-ids (${[...ids].join(", ")})`);
     }
+    if (lost.length > lostBefore) lost.push(`${endpoint.bucket}: ${await attemptOutcomes(server, endpoint)}`);
     problems.push(...(await postsWhileDisabled(server, endpoint, receiver.requests.get(endpoint.bucket) ?? [])));
   }
   problems.unshift(...lost);
@@ -120,6 +122,16 @@ export interface AttemptRecord {
   readonly error: string | null;
 }
 
+/** What the endpoint's attempts ended as, counted: the explanation of its lost pairs. */
+async function attemptOutcomes(server: DevServer, endpoint: Endpoint): Promise<string> {
+  const counts = new Map<string, number>();
+  for (const { outcome, status, error } of await attemptLog(server, endpoint.subscription.id)) {
+    const kind = `${outcome}${status === null ? "" : ` ${status}`}${error ? ` (${error.slice(0, 80)})` : ""}`;
+    counts.set(kind, (counts.get(kind) ?? 0) + 1);
+  }
+  return `attempts ${[...counts].map(([kind, count]) => `${count} × ${kind}`).join(", ")}`;
+}
+
 /** The subscription's attempt log, newest first, all pages. */
 export async function attemptLog(server: DevServer, subscriptionId: string): Promise<AttemptRecord[]> {
   const all: AttemptRecord[] = [];
@@ -136,15 +148,16 @@ export async function attemptLog(server: DevServer, subscriptionId: string): Pro
 }
 
 /**
- * Nothing is POSTed to a disabled subscription: no request reached its receiver after the end of the
- * last attempt it recorded (nor after its `updatedAt`, when the disable was recorded, to the second).
+ * Nothing is POSTed to a disabled subscription: no request reached its receiver after every attempt it
+ * recorded had ended (a request arrives before its attempt ends), nor after its `updatedAt`, when the
+ * disable was recorded (to the second).
  */
 async function postsWhileDisabled(server: DevServer, endpoint: Endpoint, requests: readonly ReceivedRequest[]): Promise<string[]> {
   const response = await server.api(`/v1/webhooks/subscriptions/${endpoint.subscription.id}`);
   const view = (await response.json()) as { disabled: boolean; updatedAt: string };
   if (!view.disabled) return [];
-  const [last] = await attemptLog(server, endpoint.subscription.id);
-  const lastAttemptEnd = last ? Date.parse(last.at) + last.durationMs : 0;
+  // The log is ordered by start; an attempt that started earlier (a timeout) may have ended later.
+  const lastAttemptEnd = Math.max(0, ...(await attemptLog(server, endpoint.subscription.id)).map((attempt) => Date.parse(attempt.at) + attempt.durationMs));
   const disabledBy = Math.max(lastAttemptEnd, Date.parse(view.updatedAt) + 1000) + CLOCK_SLACK_MS;
   const late = requests.filter((request) => request.receivedAt > disabledBy);
   return late.length === 0 ? [] : [`${endpoint.subscription.id}: ${late.length} requests after it was disabled (${new Date(disabledBy).toISOString()})`];
