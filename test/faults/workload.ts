@@ -60,11 +60,16 @@ export async function produce(server: DevServer, batches: number, size: number, 
   return accepted;
 }
 
-/** `count` processes that each keep a core busy until `stop` kills them. */
+/**
+ * Spins a core; every so often it checks that the process that started it still runs (its parent
+ * changes when orphaned) and ends if not, so that no loop outlives a test worker that was torn down.
+ */
+const BUSY_LOOP = "const parent = process.ppid; for (let spin = 1; ; spin++) if (spin % 1e8 === 0 && process.ppid !== parent) process.exit();";
+
+/** `count` processes that each keep a core busy until `stop` kills them (or this process ends). */
 export function busyLoops(count: number): { stop: () => void } {
-  const children: ChildProcess[] = Array.from({ length: count }, () => spawn(process.execPath, ["-e", "for(;;){}"], { stdio: "ignore" }));
+  const children: ChildProcess[] = Array.from({ length: count }, () => spawn(process.execPath, ["-e", BUSY_LOOP], { stdio: "ignore" }));
   const stop = () => children.forEach((child) => child.kill("SIGKILL"));
-  // Even when the test process dies before its finally block runs.
   process.once("exit", stop);
   return { stop };
 }
