@@ -22,6 +22,8 @@ export interface Config {
   readonly bodyReadTimeoutMs: number;
   /** The `environment` of every Quiltt-format payload. */
   readonly quilttEnvironment: QuilttEnvironment;
+  /** Test-only: `POST /_faults` may switch faults on (src/faults.ts). */
+  readonly faultInjection: boolean;
 }
 
 export class ConfigError extends Error {
@@ -83,9 +85,22 @@ function environment(vars: RawVars, name: string): QuilttEnvironment {
   return result.data;
 }
 
+/**
+ * FAULT_INJECTION is refused unless ALLOW_PRIVATE_TARGETS is on as well: production never allows
+ * private targets (they would let a subscription reach the operator's own network), so a deployment
+ * with both on is a test setup, and a production configuration cannot open `POST /_faults` by a slip.
+ */
+function faultInjection(vars: RawVars, allowPrivate: boolean): boolean {
+  const on = flag(vars, "FAULT_INJECTION");
+  if (on && !allowPrivate)
+    throw new ConfigError("Configuration error: FAULT_INJECTION is for tests only and needs ALLOW_PRIVATE_TARGETS=true; never set it in production");
+  return on;
+}
+
 export function parseConfig(vars: RawVars): Config {
   checkToken(vars, "API_TOKEN");
   checkToken(vars, "INGEST_TOKEN");
+  const allowPrivate = flag(vars, "ALLOW_PRIVATE_TARGETS");
   return {
     deliveryTimeoutMs: integer(vars, "DELIVERY_TIMEOUT_MS", 5000, 1, 15 * 60 * 1000),
     retryDelaySeconds: integer(vars, "RETRY_DELAY_SECONDS", 300, 0, 12 * 60 * 60),
@@ -94,11 +109,12 @@ export function parseConfig(vars: RawVars): Config {
     redeliveryGraceSeconds: integer(vars, "REDELIVERY_GRACE_SECONDS", 30, 1, 24 * 60 * 60),
     eventRetentionDays: integer(vars, "EVENT_RETENTION_DAYS", 7, 1, 90),
     connectionsPerInvocation: integer(vars, "CONNECTIONS_PER_INVOCATION", 6, 1, 1000),
-    targetPolicy: { allowHttp: flag(vars, "ALLOW_HTTP_TARGETS"), allowPrivate: flag(vars, "ALLOW_PRIVATE_TARGETS") },
+    targetPolicy: { allowHttp: flag(vars, "ALLOW_HTTP_TARGETS"), allowPrivate },
     opsWebhookUrl: optionalUrl(vars, "OPS_WEBHOOK_URL"),
     maxSubscriptions: integer(vars, "MAX_SUBSCRIPTIONS", 1000, 1, 1_000_000),
     bodyReadTimeoutMs: integer(vars, "BODY_READ_TIMEOUT_MS", 10_000, 1, 60_000),
     quilttEnvironment: environment(vars, "QUILTT_ENVIRONMENT"),
+    faultInjection: faultInjection(vars, allowPrivate),
   };
 }
 

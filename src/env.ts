@@ -14,6 +14,8 @@ declare global {
       readonly INGEST_TOKEN?: string;
       readonly OPS_WEBHOOK_SECRET?: string;
       readonly OPS_WEBHOOK_URL?: string;
+      /** Test-only; see src/faults.ts. */
+      readonly FAULT_INJECTION?: string;
     }
   }
 }

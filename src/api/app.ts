@@ -5,6 +5,7 @@ import { requireToken } from "./auth";
 import { eventTypes } from "./event-types";
 import { events } from "./events";
 import { docs } from "./docs";
+import { faultRoutes } from "./faults";
 import { createRouter } from "./router";
 import { dashboard } from "../dashboard";
 import { subscriptions } from "./subscriptions";
@@ -40,6 +41,7 @@ app.route("/v1/webhooks/subscriptions", subscriptions);
 app.route("/v1/events", events);
 app.route("/v1/event-types", eventTypes);
 app.route("/", docs);
+app.route("/_faults", faultRoutes);
 app.route("/", dashboard);
 
 app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {

@@ -1,4 +1,5 @@
 import { withoutBodies, type DeliveryItem } from "../domain/delivery";
+import { faults } from "../faults";
 
 /**
  * What travels on the deliveries queue. A delivery message names one subscription and the deliveries
@@ -133,5 +134,6 @@ export function sendBatchesOf<M>(messages: readonly MessageSendRequest<M>[]): Me
 
 /** Sends every message, all batches at once. */
 export async function sendAll(queue: Queue<QueueMessage>, messages: readonly MessageSendRequest<QueueMessage>[]): Promise<void> {
+  faults.check("queue");
   await Promise.all(sendBatchesOf(messages).map((batch) => queue.sendBatch(batch)));
 }

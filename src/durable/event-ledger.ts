@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { configOf } from "../config";
 import type { IngestedEvent } from "../domain/event";
 import type { Env } from "../env";
+import { faults } from "../faults";
 import { Backstop } from "./ledger/backstop";
 import { EventStore, type LedgerEntry } from "./ledger/event-store";
 
@@ -36,6 +37,7 @@ export class EventLedger extends DurableObject<Env> {
    * backstop will look at them. Returns the ids recorded here; the others are duplicates.
    */
   async accept(entries: { event: IngestedEvent; subscriptionIds: string[] }[]): Promise<string[]> {
+    faults.check("storage", "accept");
     const now = Date.now();
     const recorded = this.events.insert(entries, now);
     if (recorded.length > 0) await this.alarmNoLaterThan(now + this.graceMs);
@@ -52,6 +54,7 @@ export class EventLedger extends DurableObject<Env> {
   }
 
   bodies(ids: string[]): Record<string, string> {
+    faults.check("storage", "bodies");
     return this.events.bodies(ids);
   }
 

@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { configOf, type Config } from "../config";
 import { deliveryMessages, sendAll } from "../delivery/messages";
+import { faults } from "../faults";
 import type { DeliveryItem } from "../domain/delivery";
 import { gate, isFresh } from "../domain/gate";
 import type { SubscriptionCreate, SubscriptionUpdate, SubscriptionView } from "../domain/subscription";
@@ -40,7 +41,6 @@ export class SubscriptionObject extends DurableObject<Env> {
     this.log = new AttemptLog(ctx.storage.sql);
   }
 
-  // ---- settings -------------------------------------------------------------------------------
 
   async create(id: string, input: SubscriptionCreate): Promise<{ subscription: SubscriptionView; secret: string }> {
     const settings = this.settings.create(id, input, Date.now());
@@ -75,10 +75,10 @@ export class SubscriptionObject extends DurableObject<Env> {
     return this.settings.rotateSecret(Date.now());
   }
 
-  // ---- the consumer's calls -------------------------------------------------------------------
 
   /** The gate: what of these deliveries to POST now and how many at once (under a new lease), what waits for a slot; records what is held. */
   async begin(request: GateRequest): Promise<GatePlan> {
+    this.failIfInjected();
     const settings = this.settings.current();
     if (!settings) return { target: null, leaseId: "", slots: 0, send: [], wait: [] };
     const now = Date.now();
@@ -106,6 +106,7 @@ export class SubscriptionObject extends DurableObject<Env> {
    * state, the endpoint's health; returns the retries and alerts to enqueue.
    */
   async finish(leaseId: string, attempts: readonly FinishedAttempt[]): Promise<FinishResult> {
+    this.failIfInjected();
     this.leases.release(leaseId);
     const settings = this.settings.stored();
     if (!settings) return { retries: [], alerts: [] };
@@ -127,10 +128,10 @@ export class SubscriptionObject extends DurableObject<Env> {
     return { retries: outcomes.retries, alerts: this.config.opsWebhookUrl ? outcomes.alerts : [] };
   }
 
-  // ---- the backstop's call --------------------------------------------------------------------
 
   /** Of these events (matched to this subscription), which to enqueue again and when to ask again. */
   owed(events: readonly AskedEvent[], graceMs: number): OwedCheck {
+    this.failIfInjected();
     const settings = this.settings.current();
     if (!settings) return { resend: [], unsettled: [], nextCheckAt: null };
     const now = Date.now();
@@ -142,7 +143,6 @@ export class SubscriptionObject extends DurableObject<Env> {
     return { resend: decision.resend, unsettled: decision.unsettled, nextCheckAt: decision.nextCheckAt };
   }
 
-  // ---- lookups, replay, redeliver -------------------------------------------------------------
 
   /**
    * The delivery that carries this event (its own, or its Quiltt batch); null when there never was
@@ -189,7 +189,6 @@ export class SubscriptionObject extends DurableObject<Env> {
     return "queued";
   }
 
-  // ---- dashboard (read-only) ------------------------------------------------------------------
 
   summary(bucketMs: number, bucketCount: number): SubscriptionSummary | null {
     checkSummaryWindow(bucketMs, bucketCount);
@@ -201,7 +200,6 @@ export class SubscriptionObject extends DurableObject<Env> {
     });
   }
 
-  // ---- retention ------------------------------------------------------------------------------
 
   /**
    * Daily: forgets delivered and failed deliveries and attempts past the retention, and caps the log.
@@ -227,5 +225,10 @@ export class SubscriptionObject extends DurableObject<Env> {
 
   private async send(subscriptionId: string, items: readonly DeliveryItem[]): Promise<void> {
     if (items.length > 0) await sendAll(this.env.DELIVERIES, deliveryMessages(subscriptionId, items));
+  }
+
+  /** The fault suite's switch for this subscription (a no-op unless FAULT_INJECTION opened `POST /_faults`). */
+  private failIfInjected(): void {
+    faults.check("object", this.settings.stored()?.id ?? "");
   }
 }

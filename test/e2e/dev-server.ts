@@ -8,10 +8,15 @@ import { join, resolve } from "node:path";
 export const API_TOKEN = "dev-api-token-for-local-use-only";
 export const INGEST_TOKEN = "dev-ingest-token-for-local-use-only";
 
-const REPO_ROOT = resolve(import.meta.dirname, "../..");
+/**
+ * The checkout `wrangler dev` serves: this one, or DOORBELL_DEV_REPO (another checkout with its own
+ * node_modules), so that a black-box suite can be run against another version of Doorbell.
+ */
+const REPO_ROOT = resolve(process.env.DOORBELL_DEV_REPO ?? resolve(import.meta.dirname, "../.."));
 const WRANGLER = join(REPO_ROOT, "node_modules/.bin/wrangler");
 const STARTUP_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 5_000;
+const API_TIMEOUT_MS = 60_000;
 /** Output kept for the error message when the server does not come up (DOORBELL_E2E_VERBOSE=1 echoes all of it). */
 const OUTPUT_TAIL_CHARS = 4_000;
 
@@ -131,7 +136,9 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       const headers = new Headers(rest.headers);
       headers.set("authorization", `Bearer ${token}`);
       if (json !== undefined) headers.set("content-type", "application/json");
-      return fetch(`${url}${path}`, { ...rest, headers, body: json === undefined ? rest.body : JSON.stringify(json) });
+      // An API call left unanswered fails its test with this error rather than hanging it.
+      const signal = rest.signal ?? AbortSignal.timeout(API_TIMEOUT_MS);
+      return fetch(`${url}${path}`, { ...rest, headers, signal, body: json === undefined ? rest.body : JSON.stringify(json) });
     },
     async stop() {
       if (await signalGroup(child, "SIGTERM", exited, STOP_GRACE_MS)) return;

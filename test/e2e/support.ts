@@ -96,12 +96,12 @@ export function useServer(): { server: DevServer } {
   return started;
 }
 
-/** For a describe block: a `wrangler dev` on a fresh state directory and a receiver, started before its tests and stopped after. */
-export function useServerAndReceiver(): { server: DevServer; receiver: Receiver } {
+/** For a describe block: a `wrangler dev` (with these extra `--var`s) on a fresh state directory and a receiver, started before its tests and stopped after. */
+export function useServerAndReceiver(vars?: Readonly<Record<string, string>>): { server: DevServer; receiver: Receiver } {
   const state = makeStateDir();
   const started = {} as { server: DevServer; receiver: Receiver };
   beforeAll(async () => {
-    [started.server, started.receiver] = await Promise.all([startDevServer({ stateDir: state.path }), startReceiver()]);
+    [started.server, started.receiver] = await Promise.all([startDevServer({ stateDir: state.path, vars }), startReceiver()]);
   });
   afterAll(async () => {
     await Promise.all([started.server?.stop(), started.receiver?.close()]);

@@ -10,6 +10,9 @@ import type { Hangup, ReceivedRequest } from "./received-request";
  *   | parrot-<code> (that status, its body echoing the authorization token in the forms careless endpoints use)
  *   | close-on-reuse (the bucket's first request that arrives on a kept-alive connection gets no answer: the
  *     connection is closed, as a server closing an idle connection just as it is reused does; then 200)
+ *   | reset (the connection is reset, no answer) | close-every-reuse (200 on a connection's first request; every
+ *   later request on a kept-alive connection is recorded, then its connection closed unanswered)
+ *   | huge-stream-<bytes> (200, then a body that long, written only as fast as the client reads it)
  * Every request is recorded per bucket; `GET /_requests/<bucket>` returns them as JSON. A request hung up on
  * is not recorded there (it never reached the endpoint's logic) but in `GET /_hangups/<bucket>`.
  */
@@ -17,6 +20,8 @@ export interface Receiver {
   readonly url: string;
   readonly requests: Map<string, ReceivedRequest[]>;
   readonly hangups: Map<string, Hangup[]>;
+  /** Body bytes each bucket's huge-stream answers got written before the client stopped reading or hung up. */
+  readonly streamedBytes: Map<string, number>;
   close(): Promise<void>;
 }
 
@@ -26,6 +31,7 @@ export async function startReceiver(): Promise<Receiver> {
   const connections = new WeakMap<Socket, number>();
   /** Requests each connection carried so far: a reused connection has carried one. */
   const carried = new WeakMap<Socket, number>();
+  const streamedBytes = new Map<string, number>();
   let connectionCount = 0;
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -51,6 +57,9 @@ export async function startReceiver(): Promise<Receiver> {
         path: url.pathname, headers: req.headers, body: Buffer.concat(chunks).toString("utf8"), receivedAt: Date.now(), connection,
       });
       requests.set(bucket, seen);
+      if (behaviour === "reset") return void req.socket.resetAndDestroy();
+      if (behaviour === "close-every-reuse" && reused) return void req.socket.destroy();
+      if (behaviour.startsWith("huge-stream-")) return streamHugeBody(res, Number(behaviour.slice("huge-stream-".length)), (bytes) => streamedBytes.set(bucket, (streamedBytes.get(bucket) ?? 0) + bytes));
       respond(behaviour, seen.length, url.searchParams, req.headers, res);
     });
   });
@@ -62,6 +71,7 @@ export async function startReceiver(): Promise<Receiver> {
     url: `http://127.0.0.1:${port}`,
     requests,
     hangups,
+    streamedBytes,
     close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };
 }
@@ -114,6 +124,24 @@ function respond(behaviour: string, count: number, query: URLSearchParams, heade
     default:
       return send(200);
   }
+}
+
+const STREAM_CHUNK = Buffer.alloc(64 * 1024, "x");
+
+/** A 200 whose body is `total` bytes, written chunk by chunk as the client drains them; stops when it hangs up. */
+function streamHugeBody(res: ServerResponse, total: number, written: (bytes: number) => void): void {
+  res.writeHead(200, { "content-type": "text/plain" });
+  let left = total;
+  const writeSome = () => {
+    while (left > 0 && !res.destroyed) {
+      const chunk = left >= STREAM_CHUNK.length ? STREAM_CHUNK : STREAM_CHUNK.subarray(0, left);
+      left -= chunk.length;
+      written(chunk.length);
+      if (!res.write(chunk)) return void res.once("drain", writeSome);
+    }
+    if (left === 0) res.end();
+  };
+  writeSome();
 }
 
 /** A port that nothing listens on (bound, then released). */

@@ -16,6 +16,7 @@ describe("parseConfig", () => {
       maxSubscriptions: 1000,
       bodyReadTimeoutMs: 10_000,
       quilttEnvironment: { id: "env_doorbell", name: "Doorbell", mode: "PRODUCTION", metadata: null },
+      faultInjection: false,
     });
   });
 
@@ -53,6 +54,7 @@ describe("parseConfig", () => {
       maxSubscriptions: 5,
       bodyReadTimeoutMs: 250,
       quilttEnvironment: { id: "env_1hyo", name: "Staging", mode: "SANDBOX", metadata: { team: "pim" } },
+      faultInjection: false,
     });
   });
 
@@ -110,5 +112,20 @@ describe("configOf", () => {
     const env = { MAX_RETRIES: "many" };
     expect(() => configOf(env)).toThrow(ConfigError);
     expect(() => configOf(env)).toThrow("MAX_RETRIES");
+  });
+});
+
+describe("FAULT_INJECTION", () => {
+  it("is off unless set", () => {
+    expect(parseConfig({}).faultInjection).toBe(false);
+  });
+
+  it("is on with private targets allowed, as only a test setup has them", () => {
+    expect(parseConfig({ FAULT_INJECTION: "true", ALLOW_PRIVATE_TARGETS: "true" }).faultInjection).toBe(true);
+  });
+
+  it("is refused with production's target policy", () => {
+    expect(() => parseConfig({ FAULT_INJECTION: "true" })).toThrow(ConfigError);
+    expect(() => parseConfig({ FAULT_INJECTION: "true", ALLOW_PRIVATE_TARGETS: "false" })).toThrow(/FAULT_INJECTION .*ALLOW_PRIVATE_TARGETS=true/);
   });
 });
