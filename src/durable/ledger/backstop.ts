@@ -60,9 +60,12 @@ export class Backstop {
     const pass = this.pass;
     this.cursor = null;
     this.pass = { unsettled: false, nextCheckAt: Number.POSITIVE_INFINITY };
-    if (pass.unsettled) return Math.max(now + MORE_TO_SWEEP_MS, Math.min(pass.nextCheckAt, now + LONGEST_WAIT_MS));
+    // No sooner than half a grace period: under steady traffic a shard sweeps a few times a minute, not once
+    // a second, and what is owed is still sent within a grace and a half of its due time.
+    const soonest = now + this.graceMs / 2;
+    if (pass.unsettled) return Math.max(soonest, Math.min(pass.nextCheckAt, now + LONGEST_WAIT_MS));
     const next = this.events.oldestAfter(this.watermark);
-    return next === null ? null : Math.max(now + MORE_TO_SWEEP_MS, next + this.graceMs);
+    return next === null ? null : Math.max(soonest, next + this.graceMs);
   }
 
   /** One call per subscription: what it has not settled, what it wants enqueued again (sent here), and when to look again. */
