@@ -10,8 +10,10 @@ import { Slots } from "./slots";
 
 /** Deliveries the gate had no slot for come back this soon (nothing was granted) or at once (some were). */
 const WAIT_SECONDS = 1;
-/** The longest a consumer invocation may run; a lease never outlives it. */
-const MAX_LEASE_MS = 15 * 60 * 1000;
+/** How long (in delivery timeouts) one subscription may keep starting POSTs in one invocation. */
+const TIMEOUTS_PER_SUBSCRIPTION = 2;
+/** Room in a lease for the calls around the POSTs (loading bodies, recording). */
+const LEASE_MARGIN_MS = 10_000;
 
 /**
  * The queue consumer: it delivers. Per subscription in the batch it asks the subscription's object
@@ -30,9 +32,8 @@ export async function consumeBatch(batch: MessageBatch<QueueMessage>, env: Env):
     if (message.body.type === "ops") work.push(deliverOpsAlert(message as Message<OpsMessage>, env, config, slots));
     else deliveries.push(message as Message<DeliveryMessage>);
   }
-  const itemCount = deliveries.reduce((sum, message) => sum + message.body.deliveries.length, 0);
-  // Long enough for every item of the batch to take its turn on the connections, then time out.
-  const leaseMs = Math.min(MAX_LEASE_MS, Math.ceil(itemCount / config.connectionsPerInvocation) * (config.deliveryTimeoutMs + 1000) + 10_000);
+  // A subscription starts POSTs for TIMEOUTS_PER_SUBSCRIPTION timeouts, and the last one ends within one more.
+  const leaseMs = (TIMEOUTS_PER_SUBSCRIPTION + 1) * config.deliveryTimeoutMs + LEASE_MARGIN_MS;
   for (const [subscriptionId, messages] of groupBy(deliveries, (message) => message.body.subscriptionId))
     work.push(deliverToSubscription(subscriptionId, messages, { env, config, slots, leaseMs }));
   await Promise.all(work);
@@ -97,8 +98,10 @@ async function loadMissingBodies(env: Env, items: readonly DeliveryItem[], bodie
 
 /**
  * POSTs the plan's deliveries, at most the lease's share of the subscription's budget at once, each on
- * one of the invocation's connections. After a failure no new POST starts for this subscription: the
- * gate asks for one probe at a time while an endpoint fails, so what is left goes back to it (unsent).
+ * one of the invocation's connections. No new POST starts for this subscription after a failure (the
+ * gate asks for one probe at a time while an endpoint fails) or once the subscription has had its time
+ * in this invocation (a slow endpoint must not keep a batch, and everything queued behind it, waiting):
+ * what is left goes back to the queue (unsent).
  */
 async function postAll(
   target: DeliveryTarget,
@@ -108,13 +111,14 @@ async function postAll(
   { config, slots }: Invocation,
 ): Promise<{ attempted: FinishedAttempt[]; unsent: DeliveryItem[] }> {
   let failed = false;
+  const stopStartingAt = Date.now() + config.deliveryTimeoutMs * TIMEOUTS_PER_SUBSCRIPTION;
   const attempted: FinishedAttempt[] = [];
   const unsent: DeliveryItem[] = [];
   await Promise.all(
     items.map((item) =>
       share.run(() => slots.run(async () => {
         const events = item.events.map((event) => ({ ...event, body: bodies.get(event.id) }));
-        if (failed) return void unsent.push(item);
+        if (failed || Date.now() >= stopStartingAt) return void unsent.push(item);
         if (!events.every((event): event is LoadedEvent => event.body !== undefined)) {
           // Past its retention the ledger no longer has it: nothing can be sent, and that is nobody's failure.
           return console.error(`delivery ${item.id}: an event body is no longer kept; it cannot be sent`);

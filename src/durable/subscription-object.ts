@@ -156,7 +156,7 @@ export class SubscriptionObject extends DurableObject<Env> {
     const deleted = settings.deletedAt !== null;
     if (row) return viewOfDelivery(row, deleted);
     const status = settings.disabledReason ? "held" : "pending";
-    return { deliveryId: null, status, attempts: 0, nextAttemptAt: null, subscriptionDeleted: deleted };
+    return { status, attempts: 0, nextAttemptAt: null, deliveryId: null, subscriptionDeleted: deleted };
   }
 
   attempts(limit: number, before: number | null): AttemptPage {

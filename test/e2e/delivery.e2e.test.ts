@@ -43,7 +43,9 @@ describe("delivery against wrangler dev", () => {
     expect(() => new Webhook(subscription.secret).verify(delivery.body.replace("john_doe", "jane_doe"), standardWebhookHeaders(delivery))).toThrow();
 
     const status = await eventDeliveries(running.server, example.uuid);
-    expect(status.deliveries).toEqual([{ subscriptionId: subscription.id, status: "delivered", attempts: 1 }]);
+    expect(status.deliveries).toEqual([
+      { subscriptionId: subscription.id, status: "delivered", attempts: 1, nextAttemptAt: null, deliveryId: example.uuid, subscriptionDeleted: false },
+    ]);
   });
 
   it("delivers 200 events to 5 subscriptions: 1,000 deliveries, none lost, none twice", async () => {

@@ -55,8 +55,9 @@ function rowOf(row: Row): DeliveryRow {
 
 export function viewOfDelivery(row: DeliveryRow, subscriptionDeleted: boolean): DeliveryView {
   return {
-    deliveryId: row.id, status: row.status, attempts: row.attempts, subscriptionDeleted,
+    status: row.status, attempts: row.attempts,
     nextAttemptAt: row.status === "retrying" ? new Date(row.nextAttemptAt).toISOString() : null,
+    deliveryId: row.id, subscriptionDeleted,
   };
 }
 
