@@ -490,6 +490,32 @@ describe("dashboard pages", () => {
     await page(session, "/events?uuid=not-a-uuid", 404);
   });
 
+  it("shows when a retrying delivery's next attempt is due, and keeps a deleted subscription's delivery, marked", async () => {
+    const session = await signIn();
+    const failing = await createSubscription({ targetUrl: receiverUrl(bucket("next-attempt"), "status-500"), eventTypes: ["link.update"] });
+    const retried = makeEvent({ code: "link.update" });
+    expect((await ingest(retried)).status).toBe(202);
+    const html = await eventually(async () => {
+      const shown = await page(session, `/events?uuid=${retried.uuid}`);
+      expect(shown).toContain(">retrying</span>");
+      return shown;
+    });
+    expect(html).toMatch(/next attempt <time datetime="\d{4}-\d\d-\d\dT[^"]+">\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC<\/time>/);
+
+    const target = bucket("deleted-history");
+    const deleted = await createSubscription({ targetUrl: receiverUrl(target), eventTypes: ["link.delete"] });
+    const delivered = makeEvent({ code: "link.delete" });
+    expect((await ingest(delivered)).status).toBe(202);
+    await eventually(async () => expect(await received(target)).toHaveLength(1));
+    expect((await api(`/v1/webhooks/subscriptions/${deleted.id}`, { method: "DELETE" })).status).toBe(204);
+    await api(`/v1/webhooks/subscriptions/${failing.id}`, { method: "DELETE" });
+
+    const lookup = (await (await api(`/v1/events/${delivered.uuid}`)).json()) as { deliveries: unknown[] };
+    expect(lookup.deliveries).toEqual([expect.objectContaining({ subscriptionId: deleted.id, status: "delivered", attempts: 1, subscriptionDeleted: true })]);
+    const shown = await page(session, `/events?uuid=${delivered.uuid}`);
+    expect(shown).toContain(`${deleted.id}</span><span class="muted"> (deleted)</span>`);
+  });
+
   it("keeps an event page under 100 KB however large the event", async () => {
     const session = await signIn();
     await createSubscription({ eventTypes: ["document"], targetUrl: receiverUrl(bucket()) });

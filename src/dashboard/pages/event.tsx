@@ -68,8 +68,12 @@ export const EventPage: FC<EventPageProps> = ({ csrfToken, query, event, notice,
                     <tr>
                       <td data-label="Subscription">
                         {subscription ? <a href={`/subscriptions/${subscription.id}`}>{subscription.name}</a> : <span class="mono">{delivery.subscriptionId}</span>}
+                        {delivery.subscriptionDeleted ? <span class="muted"> (deleted)</span> : null}
                       </td>
-                      <td data-label="Status"><span class={`badge ${STATUS_BADGES[delivery.status]}`}>{delivery.status}</span></td>
+                      <td data-label="Status">
+                        <span class={`badge ${STATUS_BADGES[delivery.status]}`}>{delivery.status}</span>
+                        {delivery.nextAttemptAt ? <> next attempt <Time at={delivery.nextAttemptAt} /></> : null}
+                      </td>
                       <td data-label="Attempts">{delivery.attempts}</td>
                       <td data-label="Send again">
                         <PostButton
