@@ -19,8 +19,6 @@ export const MAX_LOGGED_ATTEMPTS = 1_000_000;
 export interface AttemptView {
   /** The first event of the delivery. */
   eventId: string;
-  eventIds: string[];
-  deliveryId: string;
   eventCode: string;
   attempt: number;
   at: string;
@@ -28,6 +26,10 @@ export interface AttemptView {
   status: number | null;
   durationMs: number;
   error: string | null;
+  /** Every event it carried (more than one in a Quiltt batch). */
+  eventIds: string[];
+  /** Its `webhook-id`. */
+  deliveryId: string;
 }
 
 export interface AttemptPage {
@@ -66,8 +68,9 @@ export class AttemptLog {
       items: page.map((row) => {
         const eventIds = JSON.parse(row.event_ids) as string[];
         return {
-          eventId: eventIds[0] ?? row.delivery_id, eventIds, deliveryId: row.delivery_id, eventCode: row.event_code, attempt: row.attempt,
-          at: new Date(row.at).toISOString(), outcome: row.outcome, status: row.status, durationMs: row.duration_ms, error: row.error,
+          // The SPEC's fields first, in its order; then what a Quiltt batch adds.
+          eventId: eventIds[0] ?? row.delivery_id, eventCode: row.event_code, attempt: row.attempt, at: new Date(row.at).toISOString(),
+          outcome: row.outcome, status: row.status, durationMs: row.duration_ms, error: row.error, eventIds, deliveryId: row.delivery_id,
         };
       }),
       nextCursor: rows.length > limit ? (page.at(-1)?.seq ?? null) : null,
