@@ -64,8 +64,8 @@ describe("the README walk-through", () => {
     // The receiver checked the signature with the secret the walk-through captured, and saw it once.
     expect(output.split(`${uuid} document.update: signature verified`)).toHaveLength(2);
     expect(output).not.toContain("rejected");
-    expect(output).toMatch(/"deliveries":\[\{"subscriptionId":"wh_\w+","status":"delivered","attempts":1/);
-    expect(output).toMatch(/"attempts":\[\{"eventId":"[^"]+","eventCode":"document.update","attempt":1,[^}]*"outcome":"success","status":204/);
+    expect(output).toMatch(new RegExp(`"deliveries":\\[\\{"subscriptionId":"wh_\\w+","deliveryId":"${uuid}","status":"delivered","attempts":1,`));
+    expect(output).toMatch(new RegExp(`"attempts":\\[\\{"eventId":"${uuid}","eventIds":\\["${uuid}"\\],"deliveryId":"${uuid}","eventCode":"document.update","attempt":1,[^}]*"outcome":"success","status":204`));
     expect(output).toMatch(/"disabled":true,"disabledReason":"manual"/);
     expect(output).toContain('{"queued":0}');
     expect(output).toMatch(/^204$/m);
