@@ -1,0 +1,298 @@
+import { env } from "cloudflare:test";
+import { Webhook } from "standardwebhooks";
+import { describe, expect, it } from "vitest";
+import { WebhookPayload } from "../../src/domain/quiltt-payload";
+import type { TestEvent, TestQuilttEvent } from "../support/events";
+import { standardWebhookHeaders, type ReceivedRequest } from "../support/received-request";
+import {
+  api, bucket, createSubscription, eventually, getSubscription, ingest, makeEvent, makeQuilttEvent, received, receiverUrl,
+  type CreatedSubscription,
+} from "./helpers";
+
+type Ingested = TestEvent | TestQuilttEvent;
+
+interface AttemptEntry {
+  eventId: string;
+  eventIds: string[];
+  deliveryId: string;
+  attempt: number;
+  outcome: string;
+  status: number | null;
+}
+
+interface EventDelivery {
+  subscriptionId: string;
+  deliveryId: string | null;
+  status: string;
+  attempts: number;
+}
+
+/** One POST as a receiver written after Quiltt's sample implementation reads it. */
+interface QuilttDelivery {
+  readonly webhookId: string;
+  readonly timestamp: number;
+  readonly body: string;
+  readonly payload: WebhookPayload;
+  /** The events' ids, grouped by `type` as the receiver's handlers see them. */
+  readonly byType: Map<string, string[]>;
+}
+
+type WebhookPayload = ReturnType<typeof WebhookPayload.parse>;
+
+const idOf = (event: Ingested): string => String(event.uuid ?? event.id);
+
+/**
+ * Verifies the Standard Webhooks signature (throws otherwise), validates the body against the
+ * `WebhookPayload` schema (throws otherwise), then loops over `events` by `type`.
+ */
+function readQuilttDelivery(request: ReceivedRequest, secret: string): QuilttDelivery {
+  new Webhook(secret).verify(request.body, standardWebhookHeaders(request));
+  const payload = WebhookPayload.parse(JSON.parse(request.body));
+  const byType = new Map<string, string[]>();
+  for (const event of payload.events) byType.set(event.type, [...(byType.get(event.type) ?? []), event.id]);
+  return {
+    webhookId: String(request.headers["webhook-id"]), timestamp: Number(request.headers["webhook-timestamp"]), body: request.body, payload, byType,
+  };
+}
+
+/**
+ * A prefix of codes of its own, added to the catalogue, so that no other test's subscription or event
+ * meets this test's: `<prefix>.profile.created` (Quiltt-shaped), `<prefix>.document.update` (Quable).
+ */
+async function ownCodes(): Promise<{ prefix: string; quiltt: string; quable: string }> {
+  const prefix = `qd_${crypto.randomUUID().slice(0, 8)}`;
+  const codes = { prefix, quiltt: `${prefix}.profile.created`, quable: `${prefix}.document.update` };
+  for (const code of [codes.quiltt, codes.quable]) {
+    const response = await api(`/v1/event-types/${code}`, { method: "PUT", json: { description: "quiltt-delivery test" } });
+    expect(response.status, await response.clone().text()).toBe(201);
+  }
+  return codes;
+}
+
+/** Quiltt-shaped and Quable events of these codes, alternating, `count` in all. */
+function mixedEvents(codes: { quiltt: string; quable: string }, count: number): Ingested[] {
+  return Array.from({ length: count }, (_, index) =>
+    index % 3 === 1 ? makeEvent({ code: codes.quable }) : makeQuilttEvent({ type: codes.quiltt, record: { n: index, name: "Ada" } }),
+  );
+}
+
+async function ingestAll(events: readonly Ingested[]): Promise<void> {
+  const response = await ingest({ events });
+  expect(response.status, await response.clone().text()).toBe(202);
+  expect(await response.json()).toEqual({ accepted: events.map(idOf), duplicates: [] });
+}
+
+/** How the event sits inside a Quiltt payload, byte for byte: as ingested, or a Quable one wrapped. */
+function textInPayload(event: Ingested): string {
+  if ("uuid" in event) return `{"id":${JSON.stringify(event.uuid)},"type":${JSON.stringify(event.code)},"record":${JSON.stringify(event)}}`;
+  return JSON.stringify(event);
+}
+
+async function deliveryOf(eventId: string, subscriptionId: string): Promise<EventDelivery | undefined> {
+  const response = await api(`/v1/events/${eventId}`);
+  expect(response.status).toBe(200);
+  const { deliveries } = (await response.json()) as { deliveries: EventDelivery[] };
+  return deliveries.find((delivery) => delivery.subscriptionId === subscriptionId);
+}
+
+async function attemptLog(subscriptionId: string): Promise<AttemptEntry[]> {
+  const response = await api(`/v1/webhooks/subscriptions/${subscriptionId}/attempts?limit=100`);
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { attempts: AttemptEntry[] }).attempts;
+}
+
+async function patch(subscriptionId: string, fields: Record<string, unknown>): Promise<void> {
+  const response = await api(`/v1/webhooks/subscriptions/${subscriptionId}`, { method: "PATCH", json: fields });
+  expect(response.status, await response.clone().text()).toBe(200);
+}
+
+async function replay(subscriptionId: string): Promise<unknown> {
+  const response = await api(`/v1/webhooks/subscriptions/${subscriptionId}/replay`, { method: "POST", json: {} });
+  expect(response.status, await response.clone().text()).toBe(202);
+  return response.json();
+}
+
+/** An event-format subscription beside the Quiltt one gets each event once, exactly as ingested, signed. */
+async function expectEventFormatUnaffected(name: string, subscription: CreatedSubscription, events: readonly Ingested[]): Promise<void> {
+  const requests = await eventually(async () => {
+    const all = await received(name);
+    expect(all).toHaveLength(events.length);
+    return all;
+  });
+  const byId = new Map(requests.map((request) => [String(request.headers["webhook-id"]), request]));
+  expect([...byId.keys()].sort()).toEqual(events.map(idOf).sort());
+  for (const event of events) {
+    const request = byId.get(idOf(event))!;
+    expect(request.body).toBe(JSON.stringify(event));
+    new Webhook(subscription.secret).verify(request.body, standardWebhookHeaders(request));
+    expect(await deliveryOf(idOf(event), subscription.id)).toMatchObject({ deliveryId: idOf(event), status: "delivered", attempts: 1 });
+  }
+}
+
+describe("Quiltt-format delivery", () => {
+  it("gets every event exactly once, in WebhookPayloads of at most maxEventsPerDelivery events, signed; an event-format subscriber is unaffected", async () => {
+    const codes = await ownCodes();
+    const names = { quiltt: bucket("quiltt"), event: bucket("event") };
+    const quiltt = await createSubscription({ targetUrl: receiverUrl(names.quiltt), eventTypes: [codes.prefix], payloadFormat: "quiltt", maxEventsPerDelivery: 3 });
+    const plain = await createSubscription({ targetUrl: receiverUrl(names.event), eventTypes: [codes.prefix] });
+    const events = mixedEvents(codes, 7);
+    await ingestAll(events);
+
+    const deliveries = await eventually(async () => {
+      const read = (await received(names.quiltt)).map((request) => readQuilttDelivery(request, quiltt.secret));
+      expect(read.flatMap((delivery) => delivery.payload.events.map((event) => event.id)).sort()).toEqual(events.map(idOf).sort());
+      return read;
+    });
+    expect(deliveries.length).toBeGreaterThanOrEqual(3);
+    const environment: unknown = JSON.parse(env.QUILTT_ENVIRONMENT);
+    const ingestOrder = events.map(idOf);
+    for (const delivery of deliveries) {
+      const { payload } = delivery;
+      expect(payload.events.length).toBeLessThanOrEqual(3);
+      expect(payload.environment).toEqual(environment);
+      expect(payload.eventTypes).toEqual([...new Set(payload.events.map((event) => event.type))]);
+      expect(delivery.webhookId).toMatch(/^msg_[\w-]+$/);
+      const ids = payload.events.map((event) => event.id);
+      expect(ids).toEqual([...ids].sort((a, b) => ingestOrder.indexOf(a) - ingestOrder.indexOf(b))); // in the order ingested
+      // Each event byte for byte: a Quiltt one as ingested, a Quable one as {id, type, record: <as ingested>}.
+      const carried = events.filter((event) => ids.includes(idOf(event)));
+      expect(delivery.body).toBe(`{"environment":${JSON.stringify(environment)},"eventTypes":${JSON.stringify(payload.eventTypes)},"events":[${carried.map(textInPayload).join(",")}]}`);
+      expect([...delivery.byType.keys()].every((type) => type === codes.quiltt || type === codes.quable)).toBe(true);
+      // The lookup reports each event through the batch that carried it; the log lists the batch's events.
+      for (const id of ids)
+        expect(await deliveryOf(id, quiltt.id)).toMatchObject({ deliveryId: delivery.webhookId, status: "delivered", attempts: 1 });
+    }
+    expect(new Set(deliveries.map((delivery) => delivery.webhookId)).size).toBe(deliveries.length);
+    // Both codes in one payload, in order of first appearance, somewhere: the first batch holds events 0..2 at most.
+    expect(deliveries.some((delivery) => delivery.payload.eventTypes.length === 2)).toBe(true);
+
+    const log = await eventually(async () => {
+      const entries = await attemptLog(quiltt.id);
+      expect(entries).toHaveLength(deliveries.length);
+      return entries;
+    });
+    expect(log.map((entry) => [entry.deliveryId, entry.eventIds, entry.outcome]).sort()).toEqual(
+      deliveries.map((delivery) => [delivery.webhookId, delivery.payload.events.map((event) => event.id), "success"]).sort(),
+    );
+    expect(await getSubscription(quiltt.id)).toMatchObject({ consecutiveFailures: 0, disabled: false });
+
+    await expectEventFormatUnaffected(names.event, plain, events);
+  });
+
+  it("retries a failing batch whole: the same webhook-id and body, a fresh signature", async () => {
+    const codes = await ownCodes();
+    const name = bucket("flaky");
+    const quiltt = await createSubscription({ targetUrl: receiverUrl(name, "flaky-1"), eventTypes: [codes.prefix], payloadFormat: "quiltt" });
+    const events = mixedEvents(codes, 4);
+    await ingestAll(events);
+
+    const [failed, retried] = await eventually(async () => {
+      const requests = await received(name);
+      expect(requests).toHaveLength(2);
+      return requests.map((request) => readQuilttDelivery(request, quiltt.secret));
+    });
+    expect(failed!.payload.events.map((event) => event.id)).toEqual(events.map(idOf));
+    expect(retried!.webhookId).toBe(failed!.webhookId);
+    expect(retried!.body).toBe(failed!.body);
+    expect(retried!.timestamp).toBeGreaterThan(failed!.timestamp); // RETRY_DELAY_SECONDS is 1 in tests
+    expect(retried!.payload.eventTypes).toEqual([codes.quiltt, codes.quable]);
+
+    const log = await eventually(async () => {
+      const entries = await attemptLog(quiltt.id);
+      expect(entries).toHaveLength(2);
+      return entries;
+    });
+    expect(log.map((entry) => [entry.attempt, entry.outcome, entry.status, entry.deliveryId, entry.eventIds])).toEqual([
+      [2, "success", 200, failed!.webhookId, events.map(idOf)],
+      [1, "http_error", 500, failed!.webhookId, events.map(idOf)],
+    ]);
+    for (const event of events)
+      expect(await deliveryOf(idOf(event), quiltt.id)).toMatchObject({ deliveryId: failed!.webhookId, status: "delivered", attempts: 2 });
+    expect(await getSubscription(quiltt.id)).toMatchObject({ consecutiveFailures: 0, disabled: false });
+  });
+
+  it("counts a failing batch once per POST toward auto-disable, and replays it as one", async () => {
+    const codes = await ownCodes();
+    const names = { quiltt: bucket("failing"), event: bucket("healthy") };
+    const quiltt = await createSubscription({ targetUrl: receiverUrl(names.quiltt, "status-500"), eventTypes: [codes.prefix], payloadFormat: "quiltt" });
+    const plain = await createSubscription({ targetUrl: receiverUrl(names.event), eventTypes: [codes.prefix] });
+    const events = mixedEvents(codes, 5);
+    await ingestAll(events);
+
+    await eventually(async () => expect(await getSubscription(quiltt.id)).toMatchObject({ disabled: true }));
+    // Five events in one batch: three failed POSTs disable it, not the first one counted five times.
+    expect(await getSubscription(quiltt.id)).toMatchObject({ disabledReason: "failures", consecutiveFailures: 3 });
+    const attempts = (await received(names.quiltt)).map((request) => readQuilttDelivery(request, quiltt.secret));
+    expect(attempts).toHaveLength(3);
+    const [first] = attempts;
+    expect(first!.payload.events.map((event) => event.id)).toEqual(events.map(idOf));
+    for (const attempt of attempts) {
+      expect(attempt.webhookId).toBe(first!.webhookId);
+      expect(attempt.body).toBe(first!.body);
+    }
+    const log = await eventually(async () => {
+      const entries = await attemptLog(quiltt.id);
+      expect(entries).toHaveLength(3);
+      return entries;
+    });
+    expect(log.map((entry) => [entry.attempt, entry.status, entry.deliveryId, entry.eventIds])).toEqual(
+      [3, 2, 1].map((attempt) => [attempt, 500, first!.webhookId, events.map(idOf)]),
+    );
+    for (const event of events)
+      expect(await deliveryOf(idOf(event), quiltt.id)).toMatchObject({ deliveryId: first!.webhookId, status: "failed", attempts: 3 });
+
+    // Fixed and re-enabled: the replay sends the batch as it was, once.
+    await patch(quiltt.id, { targetUrl: receiverUrl(names.quiltt), disabled: false });
+    expect(await replay(quiltt.id)).toEqual({ queued: 1 });
+    const replayed = await eventually(async () => {
+      const requests = await received(names.quiltt);
+      expect(requests).toHaveLength(4);
+      return readQuilttDelivery(requests[3]!, quiltt.secret);
+    });
+    expect(replayed.webhookId).toBe(first!.webhookId);
+    expect(replayed.body).toBe(first!.body);
+    for (const event of events)
+      await eventually(async () =>
+        expect(await deliveryOf(idOf(event), quiltt.id)).toMatchObject({ deliveryId: first!.webhookId, status: "delivered", attempts: 1 }),
+      );
+
+    await expectEventFormatUnaffected(names.event, plain, events);
+  });
+
+  it("holds a batch owed while disabled and replays it as one", async () => {
+    const codes = await ownCodes();
+    const name = bucket("held");
+    const quiltt = await createSubscription({ targetUrl: receiverUrl(name, "status-500"), eventTypes: [codes.prefix], payloadFormat: "quiltt" });
+    const events = mixedEvents(codes, 3);
+    await ingestAll(events);
+
+    // Its first attempt failed: disabled before the batch is spent, it is held (a retry may have come first).
+    await eventually(async () => expect(await attemptLog(quiltt.id)).not.toHaveLength(0), 15_000, 20);
+    await patch(quiltt.id, { disabled: true });
+    const [first] = await eventually(async () => {
+      const requests = (await received(name)).map((request) => readQuilttDelivery(request, quiltt.secret));
+      for (const event of events)
+        expect(await deliveryOf(idOf(event), quiltt.id)).toMatchObject({ deliveryId: requests[0]!.webhookId, status: "held" });
+      return requests;
+    });
+    expect(first!.payload.events.map((event) => event.id)).toEqual(events.map(idOf));
+    const sentBeforeReplay = (await received(name)).length;
+    expect(sentBeforeReplay).toBeLessThan(3);
+
+    await patch(quiltt.id, { targetUrl: receiverUrl(name), disabled: false });
+    expect(await replay(quiltt.id)).toEqual({ queued: 1 });
+    const replayed = await eventually(async () => {
+      const requests = await received(name);
+      expect(requests).toHaveLength(sentBeforeReplay + 1);
+      return readQuilttDelivery(requests.at(-1)!, quiltt.secret);
+    });
+    expect(replayed.webhookId).toBe(first!.webhookId);
+    expect(replayed.body).toBe(first!.body);
+    for (const event of events)
+      await eventually(async () =>
+        expect(await deliveryOf(idOf(event), quiltt.id)).toMatchObject({ deliveryId: first!.webhookId, status: "delivered", attempts: 1 }),
+      );
+    const [latest] = await attemptLog(quiltt.id);
+    expect(latest).toMatchObject({ deliveryId: first!.webhookId, eventIds: events.map(idOf), outcome: "success", attempt: 1 });
+  });
+});
