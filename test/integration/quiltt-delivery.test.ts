@@ -211,7 +211,7 @@ describe("Quiltt-format delivery", () => {
     expect(await getSubscription(quiltt.id)).toMatchObject({ consecutiveFailures: 0, disabled: false });
   });
 
-  it("counts a failing batch once per POST toward auto-disable, and replays it as one", async () => {
+  it("counts a failing batch once per POST toward auto-disable, holds later events in a batch, and replays each batch as one", async () => {
     const codes = await ownCodes();
     const names = { quiltt: bucket("failing"), event: bucket("healthy") };
     const quiltt = await createSubscription({ targetUrl: receiverUrl(names.quiltt, "status-500"), eventTypes: [codes.prefix], payloadFormat: "quiltt" });
@@ -241,22 +241,34 @@ describe("Quiltt-format delivery", () => {
     for (const event of events)
       expect(await deliveryOf(idOf(event), quiltt.id)).toMatchObject({ deliveryId: first!.webhookId, status: "failed", attempts: 3 });
 
-    // Fixed and re-enabled: the replay sends the batch as it was, once.
+    // Events that come while it is disabled are held together, in a batch of their own.
+    const late = mixedEvents(codes, 2);
+    await ingestAll(late);
+    const heldId = await eventually(async () => {
+      const [one, two] = await Promise.all(late.map((event) => deliveryOf(idOf(event), quiltt.id)));
+      expect(one).toMatchObject({ deliveryId: expect.stringMatching(/^msg_/), status: "held", attempts: 0 });
+      expect(two).toEqual(one);
+      return one!.deliveryId!;
+    });
+
+    // Fixed and re-enabled: the replay sends the failed batch as it was, and the held one, once each.
     await patch(quiltt.id, { targetUrl: receiverUrl(names.quiltt), disabled: false });
-    expect(await replay(quiltt.id)).toEqual({ queued: 1 });
+    expect(await replay(quiltt.id)).toEqual({ queued: 2 });
     const replayed = await eventually(async () => {
       const requests = await received(names.quiltt);
-      expect(requests).toHaveLength(4);
-      return readQuilttDelivery(requests[3]!, quiltt.secret);
+      expect(requests).toHaveLength(5);
+      return requests.slice(3).map((request) => readQuilttDelivery(request, quiltt.secret));
     });
-    expect(replayed.webhookId).toBe(first!.webhookId);
-    expect(replayed.body).toBe(first!.body);
-    for (const event of events)
+    const replayedBatch = replayed.find((delivery) => delivery.webhookId === first!.webhookId);
+    expect(replayedBatch?.body).toBe(first!.body);
+    const heldBatch = replayed.find((delivery) => delivery.webhookId === heldId);
+    expect(heldBatch?.payload.events.map((event) => event.id)).toEqual(late.map(idOf));
+    for (const [event, deliveryId] of [...events.map((event) => [event, first!.webhookId] as const), ...late.map((event) => [event, heldId] as const)])
       await eventually(async () =>
-        expect(await deliveryOf(idOf(event), quiltt.id)).toMatchObject({ deliveryId: first!.webhookId, status: "delivered", attempts: 1 }),
+        expect(await deliveryOf(idOf(event), quiltt.id)).toMatchObject({ deliveryId, status: "delivered", attempts: 1 }),
       );
 
-    await expectEventFormatUnaffected(names.event, plain, events);
+    await expectEventFormatUnaffected(names.event, plain, [...events, ...late]);
   });
 
   it("holds a batch owed while disabled and replays it as one", async () => {
