@@ -82,6 +82,31 @@ async function ingestAll(events: readonly Ingested[]): Promise<void> {
   expect(await response.json()).toEqual({ accepted: events.map(idOf), duplicates: [] });
 }
 
+interface Subscriber {
+  readonly name: string;
+  readonly subscription: CreatedSubscription;
+}
+
+/**
+ * Codes of its own; a Quiltt-format subscriber to them whose endpoint behaves so (and, when asked, an
+ * event-format one beside it); then `eventCount` mixed events ingested in one request.
+ */
+async function scenario(behaviour: string, eventCount: number, options: { maxEventsPerDelivery?: number; eventSubscriber?: boolean } = {}) {
+  const codes = await ownCodes();
+  const name = bucket(behaviour);
+  const { maxEventsPerDelivery } = options;
+  const quiltt = await createSubscription({
+    targetUrl: receiverUrl(name, behaviour), eventTypes: [codes.prefix], payloadFormat: "quiltt", ...(maxEventsPerDelivery ? { maxEventsPerDelivery } : {}),
+  });
+  const eventName = bucket("event");
+  const plain: Subscriber | null = options.eventSubscriber
+    ? { name: eventName, subscription: await createSubscription({ targetUrl: receiverUrl(eventName), eventTypes: [codes.prefix] }) }
+    : null;
+  const events = mixedEvents(codes, eventCount);
+  await ingestAll(events);
+  return { codes, name, quiltt, plain, events };
+}
+
 /** How the event sits inside a Quiltt payload, byte for byte: as ingested, or a Quable one wrapped. */
 function textInPayload(event: Ingested): string {
   if ("uuid" in event) return `{"id":${JSON.stringify(event.uuid)},"type":${JSON.stringify(event.code)},"record":${JSON.stringify(event)}}`;
@@ -101,6 +126,15 @@ async function attemptLog(subscriptionId: string): Promise<AttemptEntry[]> {
   return ((await response.json()) as { attempts: AttemptEntry[] }).attempts;
 }
 
+/** Waits until the subscription's attempt log holds `count` attempts, and returns them newest first. */
+function attemptsOnceLogged(subscriptionId: string, count: number): Promise<AttemptEntry[]> {
+  return eventually(async () => {
+    const entries = await attemptLog(subscriptionId);
+    expect(entries).toHaveLength(count);
+    return entries;
+  });
+}
+
 async function patch(subscriptionId: string, fields: Record<string, unknown>): Promise<void> {
   const response = await api(`/v1/webhooks/subscriptions/${subscriptionId}`, { method: "PATCH", json: fields });
   expect(response.status, await response.clone().text()).toBe(200);
@@ -113,7 +147,7 @@ async function replay(subscriptionId: string): Promise<unknown> {
 }
 
 /** An event-format subscription beside the Quiltt one gets each event once, exactly as ingested, signed. */
-async function expectEventFormatUnaffected(name: string, subscription: CreatedSubscription, events: readonly Ingested[]): Promise<void> {
+async function expectEventFormatUnaffected({ name, subscription }: Subscriber, events: readonly Ingested[]): Promise<void> {
   const requests = await eventually(async () => {
     const all = await received(name);
     expect(all).toHaveLength(events.length);
@@ -131,15 +165,10 @@ async function expectEventFormatUnaffected(name: string, subscription: CreatedSu
 
 describe("Quiltt-format delivery", () => {
   it("gets every event exactly once, in WebhookPayloads of at most maxEventsPerDelivery events, signed; an event-format subscriber is unaffected", async () => {
-    const codes = await ownCodes();
-    const names = { quiltt: bucket("quiltt"), event: bucket("event") };
-    const quiltt = await createSubscription({ targetUrl: receiverUrl(names.quiltt), eventTypes: [codes.prefix], payloadFormat: "quiltt", maxEventsPerDelivery: 3 });
-    const plain = await createSubscription({ targetUrl: receiverUrl(names.event), eventTypes: [codes.prefix] });
-    const events = mixedEvents(codes, 7);
-    await ingestAll(events);
+    const { codes, name, quiltt, plain, events } = await scenario("ok", 7, { maxEventsPerDelivery: 3, eventSubscriber: true });
 
     const deliveries = await eventually(async () => {
-      const read = (await received(names.quiltt)).map((request) => readQuilttDelivery(request, quiltt.secret));
+      const read = (await received(name)).map((request) => readQuilttDelivery(request, quiltt.secret));
       expect(read.flatMap((delivery) => delivery.payload.events.map((event) => event.id)).sort()).toEqual(events.map(idOf).sort());
       return read;
     });
@@ -166,25 +195,17 @@ describe("Quiltt-format delivery", () => {
     // Both codes in one payload, in order of first appearance, somewhere: the first batch holds events 0..2 at most.
     expect(deliveries.some((delivery) => delivery.payload.eventTypes.length === 2)).toBe(true);
 
-    const log = await eventually(async () => {
-      const entries = await attemptLog(quiltt.id);
-      expect(entries).toHaveLength(deliveries.length);
-      return entries;
-    });
+    const log = await attemptsOnceLogged(quiltt.id, deliveries.length);
     expect(log.map((entry) => [entry.deliveryId, entry.eventIds, entry.outcome]).sort()).toEqual(
       deliveries.map((delivery) => [delivery.webhookId, delivery.payload.events.map((event) => event.id), "success"]).sort(),
     );
     expect(await getSubscription(quiltt.id)).toMatchObject({ consecutiveFailures: 0, disabled: false });
 
-    await expectEventFormatUnaffected(names.event, plain, events);
+    await expectEventFormatUnaffected(plain!, events);
   });
 
   it("retries a failing batch whole: the same webhook-id and body, a fresh signature", async () => {
-    const codes = await ownCodes();
-    const name = bucket("flaky");
-    const quiltt = await createSubscription({ targetUrl: receiverUrl(name, "flaky-1"), eventTypes: [codes.prefix], payloadFormat: "quiltt" });
-    const events = mixedEvents(codes, 4);
-    await ingestAll(events);
+    const { codes, name, quiltt, events } = await scenario("flaky-1", 4);
 
     const [failed, retried] = await eventually(async () => {
       const requests = await received(name);
@@ -197,11 +218,7 @@ describe("Quiltt-format delivery", () => {
     expect(retried!.timestamp).toBeGreaterThan(failed!.timestamp); // RETRY_DELAY_SECONDS is 1 in tests
     expect(retried!.payload.eventTypes).toEqual([codes.quiltt, codes.quable]);
 
-    const log = await eventually(async () => {
-      const entries = await attemptLog(quiltt.id);
-      expect(entries).toHaveLength(2);
-      return entries;
-    });
+    const log = await attemptsOnceLogged(quiltt.id, 2);
     expect(log.map((entry) => [entry.attempt, entry.outcome, entry.status, entry.deliveryId, entry.eventIds])).toEqual([
       [2, "success", 200, failed!.webhookId, events.map(idOf)],
       [1, "http_error", 500, failed!.webhookId, events.map(idOf)],
@@ -212,17 +229,12 @@ describe("Quiltt-format delivery", () => {
   });
 
   it("counts a failing batch once per POST toward auto-disable, holds later events in a batch, and replays each batch as one", async () => {
-    const codes = await ownCodes();
-    const names = { quiltt: bucket("failing"), event: bucket("healthy") };
-    const quiltt = await createSubscription({ targetUrl: receiverUrl(names.quiltt, "status-500"), eventTypes: [codes.prefix], payloadFormat: "quiltt" });
-    const plain = await createSubscription({ targetUrl: receiverUrl(names.event), eventTypes: [codes.prefix] });
-    const events = mixedEvents(codes, 5);
-    await ingestAll(events);
+    const { codes, name, quiltt, plain, events } = await scenario("status-500", 5, { eventSubscriber: true });
 
     await eventually(async () => expect(await getSubscription(quiltt.id)).toMatchObject({ disabled: true }));
     // Five events in one batch: three failed POSTs disable it, not the first one counted five times.
     expect(await getSubscription(quiltt.id)).toMatchObject({ disabledReason: "failures", consecutiveFailures: 3 });
-    const attempts = (await received(names.quiltt)).map((request) => readQuilttDelivery(request, quiltt.secret));
+    const attempts = (await received(name)).map((request) => readQuilttDelivery(request, quiltt.secret));
     expect(attempts).toHaveLength(3);
     const [first] = attempts;
     expect(first!.payload.events.map((event) => event.id)).toEqual(events.map(idOf));
@@ -230,11 +242,7 @@ describe("Quiltt-format delivery", () => {
       expect(attempt.webhookId).toBe(first!.webhookId);
       expect(attempt.body).toBe(first!.body);
     }
-    const log = await eventually(async () => {
-      const entries = await attemptLog(quiltt.id);
-      expect(entries).toHaveLength(3);
-      return entries;
-    });
+    const log = await attemptsOnceLogged(quiltt.id, 3);
     expect(log.map((entry) => [entry.attempt, entry.status, entry.deliveryId, entry.eventIds])).toEqual(
       [3, 2, 1].map((attempt) => [attempt, 500, first!.webhookId, events.map(idOf)]),
     );
@@ -252,10 +260,10 @@ describe("Quiltt-format delivery", () => {
     });
 
     // Fixed and re-enabled: the replay sends the failed batch as it was, and the held one, once each.
-    await patch(quiltt.id, { targetUrl: receiverUrl(names.quiltt), disabled: false });
+    await patch(quiltt.id, { targetUrl: receiverUrl(name), disabled: false });
     expect(await replay(quiltt.id)).toEqual({ queued: 2 });
     const replayed = await eventually(async () => {
-      const requests = await received(names.quiltt);
+      const requests = await received(name);
       expect(requests).toHaveLength(5);
       return requests.slice(3).map((request) => readQuilttDelivery(request, quiltt.secret));
     });
@@ -268,15 +276,11 @@ describe("Quiltt-format delivery", () => {
         expect(await deliveryOf(idOf(event), quiltt.id)).toMatchObject({ deliveryId, status: "delivered", attempts: 1 }),
       );
 
-    await expectEventFormatUnaffected(names.event, plain, [...events, ...late]);
+    await expectEventFormatUnaffected(plain!, [...events, ...late]);
   });
 
   it("holds a batch owed while disabled and replays it as one", async () => {
-    const codes = await ownCodes();
-    const name = bucket("held");
-    const quiltt = await createSubscription({ targetUrl: receiverUrl(name, "status-500"), eventTypes: [codes.prefix], payloadFormat: "quiltt" });
-    const events = mixedEvents(codes, 3);
-    await ingestAll(events);
+    const { name, quiltt, events } = await scenario("status-500", 3);
 
     // Its first attempt failed: disabled before the batch is spent, it is held (a retry may have come first).
     await eventually(async () => expect(await attemptLog(quiltt.id)).not.toHaveLength(0), 15_000, 20);
