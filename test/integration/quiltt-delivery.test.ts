@@ -312,3 +312,24 @@ describe("Quiltt-format delivery", () => {
     expect(latest).toMatchObject({ deliveryId: first!.webhookId, eventIds: events.map(idOf), outcome: "success", attempt: 1 });
   });
 });
+
+describe("Quiltt-format delivery across a format switch", () => {
+  it("sends a batch retried after the switch to the event format as the same WebhookPayload", async () => {
+    const { name, quiltt, events } = await scenario("status-500", 2);
+    await eventually(async () => expect(await attemptLog(quiltt.id)).not.toHaveLength(0), 15_000, 20);
+    await patch(quiltt.id, { payloadFormat: "event", targetUrl: receiverUrl(name) });
+
+    const requests = await eventually(async () => {
+      const all = (await received(name)).map((request) => readQuilttDelivery(request, quiltt.secret));
+      expect(all.at(-1)).toBeDefined();
+      for (const event of events)
+        expect(await deliveryOf(idOf(event), quiltt.id)).toMatchObject({ deliveryId: all[0]!.webhookId, status: "delivered" });
+      return all;
+    });
+    for (const request of requests) {
+      expect(request.webhookId).toBe(requests[0]!.webhookId);
+      expect(request.body).toBe(requests[0]!.body);
+    }
+    expect(requests[0]!.payload.events.map((event) => event.id)).toEqual(events.map(idOf));
+  });
+});
