@@ -1,5 +1,6 @@
 // A receiver for Doorbell's deliveries: checks each one's Standard Webhooks signature, handles each
-// webhook-id once, and prints what it got. It listens on 127.0.0.1 only.
+// webhook-id once, and prints what it got: an event's type, or a Quiltt-format payload's events. It
+// listens on 127.0.0.1 only.
 //   DOORBELL_SECRET=whsec_... node examples/receiver.mjs [port]      (port: the argument, else $PORT, else 9000)
 // Answers 401 to a delivery whose signature does not verify (Doorbell then retries it), 204 otherwise.
 import { createServer } from "node:http";
@@ -34,15 +35,22 @@ const server = createServer(async (request, response) => {
     response.writeHead(401, { "content-type": "text/plain" }).end("signature not verified\n");
     return;
   }
-  const type = event?.type ?? event?.code ?? "(no type)";
+  const what = describe(event);
   if (handled.has(id)) {
-    console.log(`${id} ${type}: signature verified, a duplicate (already handled)`);
+    console.log(`${id} ${what}: signature verified, a duplicate (already handled)`);
   } else {
     if (handled.size >= MAX_REMEMBERED) handled.delete(handled.values().next().value);
     handled.add(id);
-    console.log(`${id} ${type}: signature verified`);
+    console.log(`${id} ${what}: signature verified`);
   }
   response.writeHead(204).end();
 });
+
+/** One event (its type or code), or a Quiltt-format WebhookPayload: how many events, and each one's id and type. */
+function describe(body) {
+  if (!Array.isArray(body?.events)) return body?.type ?? body?.code ?? "(no type)";
+  const events = body.events.map((event) => `${event?.id} ${event?.type}`).join(", ");
+  return `WebhookPayload of ${body.events.length} event${body.events.length === 1 ? "" : "s"} (${events})`;
+}
 
 server.listen(port, "127.0.0.1", () => console.log(`receiver listening on http://127.0.0.1:${server.address().port}`));

@@ -35,7 +35,9 @@ const AttemptsQuery = z.object({
 
 const Attempt = z
   .object({
-    eventId: z.string(),
+    eventId: z.string().openapi({ description: "The first event the attempt carried." }),
+    eventIds: z.array(z.string()).openapi({ description: "Every event the attempt carried: one, or a Quiltt batch's, in order." }),
+    deliveryId: z.string().openapi({ description: "The delivery's `webhook-id`: the event id, or a Quiltt batch's `msg_...` id." }),
     eventCode: z.string(),
     attempt: z.number().int(),
     at: z.string(),

@@ -124,7 +124,7 @@ async function postAll(
           return console.error(`delivery ${item.id}: an event body is no longer kept; it cannot be sent`);
         }
         const result = await attemptDelivery({
-          target, messageId: item.id, body: payloadOf(target.format, events, config.quilttEnvironment),
+          target, messageId: item.id, body: payloadOf(target.format, { id: item.id, events }, config.quilttEnvironment),
           timeoutMs: config.deliveryTimeoutMs, policy: config.targetPolicy,
         });
         if (result.outcome !== "success") failed = true;

@@ -88,12 +88,14 @@ export async function gate(input: GateInput): Promise<GateDecision> {
     else candidates.push(item);
   }
   const planned = quiltt ? await mergeFresh(candidates, rows, subscription.maxEventsPerDelivery) : candidates;
+  // Held in batches too, so that a replay sends what was owed together as it would have gone.
+  const held = quiltt ? await mergeFresh(hold, rows, subscription.maxEventsPerDelivery) : hold;
   const overflow = input.items.slice(MAX_ITEMS_PER_GATE);
   // While failing, one probe at a time; else what the budget has left, and no more than there is to send.
   const limit = subscription.failing ? 1 : subscription.maxConcurrency;
   const slots = Math.min(planned.length, input.connections, Math.max(0, limit - input.inFlight));
-  if (slots === 0) return { slots: 0, send: [], wait: [...planned, ...overflow], hold };
-  return { slots, send: planned, wait: overflow, hold };
+  if (slots === 0) return { slots: 0, send: [], wait: [...planned, ...overflow], hold: held };
+  return { slots, send: planned, wait: overflow, hold: held };
 }
 
 /**

@@ -45,6 +45,21 @@ describe("examples/receiver.mjs", () => {
     });
   });
 
+  it("lists a Quiltt-format payload's events, each with its id and type", async () => {
+    const payload = {
+      environment: { id: "env_doorbell", name: "Doorbell", mode: "PRODUCTION", metadata: null },
+      eventTypes: ["profile.created", "document.update"],
+      events: [
+        { id: "evt_1", type: "profile.created", record: {} },
+        { id: "ce6c64a3-0000-4000-8000-000000000003", type: "document.update", record: JSON.parse(QUABLE_EXAMPLE_TEXT) },
+      ],
+    };
+    expect((await post("msg_batch3", SECRET, JSON.stringify(payload))).status).toBe(204);
+    await eventually(() =>
+      expect(output).toContain("msg_batch3 WebhookPayload of 2 events (evt_1 profile.created, ce6c64a3-0000-4000-8000-000000000003 document.update): signature verified\n"),
+    );
+  });
+
   it("answers 401 to a signature made with another secret, or none", async () => {
     expect((await post("ce6c64a3-0000-4000-8000-000000000002", OTHER_SECRET)).status).toBe(401);
     expect((await fetch(`${url}/hooks`, { method: "POST", body: QUABLE_EXAMPLE_TEXT })).status).toBe(401);

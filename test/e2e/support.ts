@@ -10,6 +10,9 @@ export { eventually, sleep } from "../support/eventually";
 /** Quable's documented `document.update` notification, byte for byte as Quable sends it. */
 export const QUABLE_EXAMPLE_TEXT = readFileSync(new URL("../../examples/quable-document-update.json", import.meta.url), "utf8");
 
+/** Quiltt's `profile.created` example (a ProfileEvent), as a producer would send it. */
+export const QUILTT_EXAMPLE_TEXT = readFileSync(new URL("../../examples/quiltt-profile-created.json", import.meta.url), "utf8");
+
 export type QuableEvent = Record<string, unknown> & { uuid: string; code: string };
 
 /** Copies of the Quable example as new events: each with a fresh uuid (and self link). */

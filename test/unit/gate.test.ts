@@ -106,9 +106,12 @@ describe("gate: Quiltt batches", () => {
     expect(decision.wait).toEqual([]);
   });
 
-  it("holds fresh events one by one while disabled", async () => {
-    const decision = await gate(input({ subscription: { ...QUILTT, disabled: true }, items: ["a", "b"].map(fresh) }));
-    expect(decision.hold).toEqual(["a", "b"].map(fresh));
+  it("holds fresh events in batches while disabled, as they would have gone", async () => {
+    const decision = await gate(input({ subscription: { ...QUILTT, disabled: true }, items: ["a", "b", "c"].map(fresh) }));
+    expect(decision.hold).toEqual([
+      { id: await batchIdOf(["a", "b"]), round: 0, attempt: 1, events: [fresh("a").events[0], fresh("b").events[0]] },
+      { id: await batchIdOf(["c"]), round: 0, attempt: 1, events: [fresh("c").events[0]] },
+    ]);
     expect(decision.send).toEqual([]);
   });
 });
