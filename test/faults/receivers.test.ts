@@ -70,11 +70,13 @@ describe("fault: hostile receivers", () => {
     const reused = (receiver.requests.get(reuse.bucket) ?? []).filter((request) =>
       all.some((other) => other !== request && other.connection === request.connection && other.receivedAt <= request.receivedAt));
     const answered = (receiver.requests.get(reuse.bucket)?.length ?? 0) - reused.length;
-    // Each answered request is recorded as a success and each cut one as a network error; any further network
-    // errors are POSTs that reused a connection the receiver had just closed as idle and never reached it.
+    // Each answered request is recorded as a success. A cut one was sent again at once on another
+    // connection within the same attempt (a lost connection is Doorbell's to retry), so an attempt is a
+    // network error only when each of its sends was cut: never more of them than cut requests.
     const reuseOutcomes = await outcomes("close-every-reuse");
+    expect(reused.length, "requests that reused a kept-alive connection (and were cut)").toBeGreaterThan(0);
     expect(reuseOutcomes.filter((outcome) => outcome === "success 200")).toHaveLength(answered);
-    expect(reuseOutcomes.filter((outcome) => outcome === "network_error null").length).toBeGreaterThanOrEqual(reused.length);
+    expect(reuseOutcomes.filter((outcome) => outcome === "network_error null").length).toBeLessThanOrEqual(reused.length);
     expect(reuseOutcomes.every((outcome) => outcome === "success 200" || outcome === "network_error null"), reuseOutcomes.join()).toBe(true);
     reportFigures("receivers", {
       behaviours: behaviours.map(({ behaviour }) => behaviour), pairs: result.pairs, delivered: result.delivered, failed: result.failed,
