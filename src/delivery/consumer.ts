@@ -1,7 +1,7 @@
 import { configOf, type Config } from "../config";
 import { groupBy } from "../domain/collections";
 import { withoutBodies, type DeliveryItem } from "../domain/delivery";
-import type { DeliveryTarget, FinishedAttempt } from "../durable/subscription/control";
+import type { DeliveryTarget, FinishedAttempt, GatePlan } from "../durable/subscription/control";
 import { ledgerShardOf, ledgerStub, subscriptionStub, type Env } from "../env";
 import { attemptDelivery } from "./attempt";
 import { deliveryMessages, sendAll, type DeliveryMessage, type OpsMessage, type QueueMessage } from "./messages";
@@ -57,7 +57,7 @@ async function deliverToSubscription(subscriptionId: string, messages: Message<D
     });
     if (plan.target) {
       await loadMissingBodies(env, plan.send, bodies);
-      const { attempted, unsent } = await postAll(plan.target, plan.send, new Slots(plan.slots), bodies, invocation);
+      const { attempted, unsent } = await postAll({ ...plan, target: plan.target }, bodies, invocation);
       const { retries, alerts } = await subscription.finish(plan.leaseId, attempted);
       const withBodies = (item: DeliveryItem): DeliveryItem => ({ ...item, events: item.events.map((event) => ({ ...event, body: bodies.get(event.id) })) });
       const waitSeconds = plan.send.length > 0 ? 0 : WAIT_SECONDS;
@@ -98,27 +98,30 @@ async function loadMissingBodies(env: Env, items: readonly DeliveryItem[], bodie
 
 /**
  * POSTs the plan's deliveries, at most the lease's share of the subscription's budget at once, each on
- * one of the invocation's connections. No new POST starts for this subscription after a failure (the
- * gate asks for one probe at a time while an endpoint fails) or once the subscription has had its time
- * in this invocation (a slow endpoint must not keep a batch, and everything queued behind it, waiting):
- * what is left goes back to the queue (unsent).
+ * one of the invocation's connections. What is not started goes back to the queue (unsent): after a
+ * failure, unless the gate gave one slot (a probe at a time while the endpoint fails, which goes on one
+ * POST after another); once the failures would disable the subscription, or it answered 410; and once
+ * the subscription has had its time in this invocation (a slow endpoint must not keep a batch, and
+ * everything queued behind it, waiting).
  */
 async function postAll(
-  target: DeliveryTarget,
-  items: readonly DeliveryItem[],
-  share: Slots,
+  { target, send: items, slots: shareSlots, failuresBeforeDisable }: GatePlan & { target: DeliveryTarget },
   bodies: ReadonlyMap<string, string>,
   { config, slots }: Invocation,
 ): Promise<{ attempted: FinishedAttempt[]; unsent: DeliveryItem[] }> {
-  let failed = false;
+  const share = new Slots(shareSlots);
+  let failures = 0;
+  let gone = false;
   const stopStartingAt = Date.now() + config.deliveryTimeoutMs * TIMEOUTS_PER_SUBSCRIPTION;
+  const mayStart = () =>
+    !gone && failures < failuresBeforeDisable && (failures === 0 || shareSlots === 1) && Date.now() < stopStartingAt;
   const attempted: FinishedAttempt[] = [];
   const unsent: DeliveryItem[] = [];
   await Promise.all(
     items.map((item) =>
       share.run(() => slots.run(async () => {
         const events = item.events.map((event) => ({ ...event, body: bodies.get(event.id) }));
-        if (failed || Date.now() >= stopStartingAt) return void unsent.push(item);
+        if (!mayStart()) return void unsent.push(item);
         if (!events.every((event): event is LoadedEvent => event.body !== undefined)) {
           // Past its retention the ledger no longer has it: nothing can be sent, and that is nobody's failure.
           return console.error(`delivery ${item.id}: an event body is no longer kept; it cannot be sent`);
@@ -127,7 +130,8 @@ async function postAll(
           target, messageId: item.id, body: payloadOf(target.format, { id: item.id, events }, config.quilttEnvironment),
           timeoutMs: config.deliveryTimeoutMs, policy: config.targetPolicy,
         });
-        if (result.outcome !== "success") failed = true;
+        if (result.outcome !== "success") failures += 1;
+        if (result.status === 410) gone = true;
         attempted.push({ item: withoutBodies(item), result });
       })),
     ),

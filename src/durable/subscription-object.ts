@@ -80,7 +80,7 @@ export class SubscriptionObject extends DurableObject<Env> {
   async begin(request: GateRequest): Promise<GatePlan> {
     this.failIfInjected();
     const settings = this.settings.current();
-    if (!settings) return { target: null, leaseId: "", slots: 0, send: [], wait: [] };
+    if (!settings) return { target: null, leaseId: "", slots: 0, failuresBeforeDisable: 0, send: [], wait: [] };
     const now = Date.now();
     const quiltt = settings.payloadFormat === "quiltt";
     const rows = new Map<string, DeliveryRow>();
@@ -98,7 +98,10 @@ export class SubscriptionObject extends DurableObject<Env> {
     });
     if (decision.hold.length > 0) this.deliveries.hold(decision.hold, now);
     const leaseId = this.leases.grant(decision.send, decision.slots, now, request.leaseMs);
-    return { target: this.settings.targetOf(settings, now), leaseId, slots: decision.slots, send: decision.send, wait: decision.wait };
+    return {
+      target: this.settings.targetOf(settings, now), leaseId, slots: decision.slots, send: decision.send, wait: decision.wait,
+      failuresBeforeDisable: Math.max(0, this.config.disableAfterFailures - settings.consecutiveFailures),
+    };
   }
 
   /**

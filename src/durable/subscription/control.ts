@@ -36,6 +36,8 @@ export interface GatePlan {
   readonly leaseId: string;
   /** POSTs of `send` the consumer may have in flight at once: its share of the subscription's concurrency budget. */
   readonly slots: number;
+  /** Failed POSTs after which the subscription is disabled (when they are recorded): the consumer starts no POST past them. */
+  readonly failuresBeforeDisable: number;
   readonly send: DeliveryItem[];
   readonly wait: DeliveryItem[];
 }
