@@ -69,8 +69,8 @@ describe("the README walk-through", () => {
     // The receiver checked the signature with the secret the walk-through captured, and saw it once.
     expect(output.split(`${uuid} document.update: signature verified`)).toHaveLength(2);
     expect(output).not.toContain("rejected");
-    expect(output).toMatch(new RegExp(`"deliveries":\\[\\{"subscriptionId":"wh_\\w+","deliveryId":"${uuid}","status":"delivered","attempts":1,`));
-    expect(output).toMatch(new RegExp(`"attempts":\\[\\{"eventId":"${uuid}","eventIds":\\["${uuid}"\\],"deliveryId":"${uuid}","eventCode":"document.update","attempt":1,[^}]*"outcome":"success","status":204`));
+    expect(output).toMatch(new RegExp(`"deliveries":\\[\\{"subscriptionId":"wh_\\w+","status":"delivered","attempts":1,"nextAttemptAt":null,"deliveryId":"${uuid}",`));
+    expect(output).toMatch(new RegExp(`"attempts":\\[\\{"eventId":"${uuid}","eventCode":"document.update","attempt":1,[^}]*"outcome":"success","status":204,[^}]*"eventIds":\\["${uuid}"\\],"deliveryId":"${uuid}"`));
     expect(output).toMatch(/"disabled":true,"disabledReason":"manual"/);
     expect(output).toContain('{"queued":0}');
     expect(output).toMatch(/^204$/m);
@@ -98,8 +98,8 @@ describe("the README's Quiltt walk-through", () => {
     expect(verified.map(([, , events]) => events), output).toEqual([`2 events (${quiltt} profile.created, ${quable} document.update)`]);
     const batchId = verified[0]![1]!;
     expect(output).not.toContain("rejected");
-    expect(output).toContain(`"deliveryId":"${batchId}","status":"delivered","attempts":1,`);
-    expect(output).toMatch(new RegExp(`"attempts":\\[\\{"eventId":"${quiltt}","eventIds":\\["${quiltt}","${quable}"\\],"deliveryId":"${batchId}",[^}]*"outcome":"success","status":204`));
+    expect(output).toContain(`"status":"delivered","attempts":1,"nextAttemptAt":null,"deliveryId":"${batchId}",`);
+    expect(output).toMatch(new RegExp(`"attempts":\\[\\{"eventId":"${quiltt}",[^}]*"outcome":"success","status":204,[^}]*"eventIds":\\["${quiltt}","${quable}"\\],"deliveryId":"${batchId}"`));
     expect(output).toMatch(/^204$/m);
     expect(running.server.output()).not.toMatch(/ENOTFOUND|Request\.cf|Uncaught/);
   });
