@@ -175,7 +175,8 @@ describe.skipIf(!hasChromium)("the dashboard in a browser", () => {
     await page.screenshot({ path: join(SCREENSHOTS, "screenshot.png"), fullPage: true });
 
     // Each event's own page tells the same story.
-    await page.getByRole("link", { name: "document.update" }).first().click();
+    // The attempt log names each event by its id, linking to its page.
+    await page.locator("h2#attempts + table tbody tr a.mono").first().click();
     expect(await page.locator("tbody tr", { hasText: "ERP sync" }).locator(".badge").innerText()).toBe("delivered");
     expect(await page.locator("pre.json").innerText()).toContain('"code": "document.update"');
 
