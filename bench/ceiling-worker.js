@@ -7,6 +7,8 @@
  * CEILING_MODE "await" (default): the consumer awaits its batch's POSTs, then acks (a batch at a time).
  * CEILING_MODE "background": it acks at once and POSTs in waitUntil, as Doorbell's subscription objects
  * POST after the consumer has handed them the batch.
+ * POST /ingest {targets, events, inFlight}: the POSTs of these messages keep at most `inFlight` open at
+ * once, across every consumer invocation (the ceiling of one subscriber with that `maxConcurrency`).
  */
 const SEND_BATCH_LIMIT = 100;
 
@@ -15,11 +17,11 @@ export default {
     const { pathname } = new URL(request.url);
     if (pathname === "/health") return new Response("ok");
     if (request.method !== "POST" || pathname !== "/ingest") return new Response("not found", { status: 404 });
-    const { targets, events } = await request.json();
+    const { targets, events, inFlight } = await request.json();
     const messages = [];
     for (const event of events) {
       const body = JSON.stringify(event);
-      for (const url of targets) messages.push({ body: { url, id: event.uuid, body } });
+      for (const url of targets) messages.push({ body: { url, id: event.uuid, body, inFlight } });
     }
     const sends = [];
     for (let start = 0; start < messages.length; start += SEND_BATCH_LIMIT)
@@ -40,7 +42,22 @@ export default {
   },
 };
 
-async function deliver({ url, id, body }) {
+/** In-flight limits by size, shared by every invocation (locally they run in one isolate). */
+const limits = new Map();
+
+function deliver(message) {
+  if (!message.inFlight) return post(message);
+  let limit = limits.get(message.inFlight);
+  if (!limit) limits.set(message.inFlight, (limit = { free: message.inFlight, waiting: [] }));
+  const start = limit.free > 0 ? (limit.free -= 1, Promise.resolve()) : new Promise((granted) => limit.waiting.push(granted));
+  return start.then(() => post(message)).finally(() => {
+    const next = limit.waiting.shift();
+    if (next) next();
+    else limit.free += 1;
+  });
+}
+
+async function post({ url, id, body }) {
   try {
     const response = await fetch(url, {
       method: "POST",

@@ -10,7 +10,9 @@
  * is read and reset at USAGE_PATH, a route that exists only in this entry point.
  */
 import doorbell, {
+  CatalogObject as BaseCatalogObject,
   EventLedger as BaseEventLedger,
+  SessionGate as BaseSessionGate,
   SubscriptionDirectory as BaseSubscriptionDirectory,
   SubscriptionObject as BaseSubscriptionObject,
 } from "../src/index";
@@ -213,6 +215,8 @@ function countingEnv(env: Env): Env {
       SUBSCRIPTIONS: countingNamespace(env.SUBSCRIPTIONS, "SubscriptionObject"),
       DIRECTORY: countingNamespace(env.DIRECTORY, "SubscriptionDirectory"),
       EVENTS: countingNamespace(env.EVENTS, "EventLedger"),
+      SESSIONS: countingNamespace(env.SESSIONS, "SessionGate"),
+      CATALOG: countingNamespace(env.CATALOG, "CatalogObject"),
     };
     countedEnvs.set(env, counted);
   }
@@ -292,6 +296,18 @@ export class EventLedger extends BaseEventLedger {
 export class SubscriptionDirectory extends BaseSubscriptionDirectory {
   constructor(ctx: DurableObjectState, env: Env) {
     super(meterState(ctx, "SubscriptionDirectory"), countingEnv(env));
+  }
+}
+
+export class SessionGate extends BaseSessionGate {
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(meterState(ctx, "SessionGate"), countingEnv(env));
+  }
+}
+
+export class CatalogObject extends BaseCatalogObject {
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(meterState(ctx, "CatalogObject"), countingEnv(env));
   }
 }
 
