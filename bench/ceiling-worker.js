@@ -7,6 +7,10 @@
  * CEILING_MODE "await" (default): the consumer awaits its batch's POSTs, then acks (a batch at a time).
  * CEILING_MODE "background": it acks at once and POSTs in waitUntil, as Doorbell's subscription objects
  * POST after the consumer has handed them the batch.
+ * POST /ingest {targets, events, inFlight}: one message per target carrying all the events (as Doorbell
+ * enqueues one message per subscription per request); the consumer POSTs them with at most `inFlight`
+ * open at once across its invocations (the ceiling of one subscriber with that `maxConcurrency`: a
+ * batch of 25 one-event messages could never keep 100 POSTs open, as Miniflare runs one batch at a time).
  */
 const SEND_BATCH_LIMIT = 100;
 
@@ -15,11 +19,16 @@ export default {
     const { pathname } = new URL(request.url);
     if (pathname === "/health") return new Response("ok");
     if (request.method !== "POST" || pathname !== "/ingest") return new Response("not found", { status: 404 });
-    const { targets, events } = await request.json();
+    const { targets, events, inFlight } = await request.json();
     const messages = [];
-    for (const event of events) {
-      const body = JSON.stringify(event);
-      for (const url of targets) messages.push({ body: { url, id: event.uuid, body } });
+    if (inFlight) {
+      const posts = events.map((event) => ({ id: event.uuid, body: JSON.stringify(event) }));
+      for (const url of targets) messages.push({ body: { url, posts, inFlight } });
+    } else {
+      for (const event of events) {
+        const body = JSON.stringify(event);
+        for (const url of targets) messages.push({ body: { url, id: event.uuid, body } });
+      }
     }
     const sends = [];
     for (let start = 0; start < messages.length; start += SEND_BATCH_LIMIT)
@@ -40,7 +49,28 @@ export default {
   },
 };
 
-async function deliver({ url, id, body }) {
+/** In-flight limits by size, shared by every invocation (locally they run in one isolate). */
+const limits = new Map();
+
+async function deliver(message) {
+  if (!message.inFlight) return post(message);
+  let limit = limits.get(message.inFlight);
+  if (!limit) limits.set(message.inFlight, (limit = { free: message.inFlight, waiting: [] }));
+  const limited = async ({ id, body }) => {
+    if (limit.free > 0) limit.free -= 1;
+    else await new Promise((granted) => limit.waiting.push(granted));
+    try {
+      return await post({ url: message.url, id, body });
+    } finally {
+      const next = limit.waiting.shift();
+      if (next) next();
+      else limit.free += 1;
+    }
+  };
+  return (await Promise.all(message.posts.map(limited))).every(Boolean);
+}
+
+async function post({ url, id, body }) {
   try {
     const response = await fetch(url, {
       method: "POST",

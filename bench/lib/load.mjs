@@ -31,14 +31,19 @@ export function makeEvents(code, count) {
   return Array.from({ length: count }, () => makeEvent(code));
 }
 
-/** Creates one subscription per behaviour, each pointing at `<receiver>/<scenario>.<n>/<behaviour>`. */
-export async function createSubscriptions(baseUrl, receiverUrl, scenario, eventType, behaviours) {
+/**
+ * Creates one subscription per behaviour, each pointing at `<receiver>/<scenario>.<n>/<behaviour>`,
+ * with the delivery options `optionsOf(index)` (e.g. `maxConcurrency`, `payloadFormat`).
+ */
+export async function createSubscriptions(baseUrl, receiverUrl, scenario, eventType, behaviours, optionsOf = () => ({})) {
   const ids = [];
   for (const [index, behaviour] of behaviours.entries()) {
     const response = await fetch(`${baseUrl}/v1/webhooks/subscriptions`, {
       method: "POST",
       headers: { authorization: `Bearer ${API_TOKEN}`, "content-type": "application/json" },
-      body: JSON.stringify({ name: `bench ${scenario} ${index}`, targetUrl: `${receiverUrl}/${scenario}.${index}/${behaviour}`, eventTypes: [eventType] }),
+      body: JSON.stringify({
+        name: `bench ${scenario} ${index}`, targetUrl: `${receiverUrl}/${scenario}.${index}/${behaviour}`, eventTypes: [eventType], ...optionsOf(index),
+      }),
     });
     const body = await response.text();
     if (response.status !== 201) throw new Error(`creating a subscription answered ${response.status}: ${body}`);
