@@ -346,14 +346,15 @@ async function ceilingIngestLatency(ceiling, receiver, scenario) {
 
 /**
  * 6: what deliveries cost, counted by the metered entry point, and the storage they leave behind: once
- * with events ingested 100 per request (as in run 3), once one event per request (as Quable sends them).
+ * with events ingested 100 per request (as in run 3), once one event per request (as Quable sends them),
+ * and once 100 per request to a single subscription.
  */
 async function costRun(receiver, meteredBundle) {
   const doorbell = await startDoorbell(meteredBundle);
   try {
     const usageUrl = `${doorbell.url}/__bench/usage`;
-    const phase = async (scenario, code, events, ingest) => {
-      const behaviours = Array(SUBSCRIPTIONS).fill("ok");
+    const phase = async (scenario, code, events, ingest, subscriptions = SUBSCRIPTIONS) => {
+      const behaviours = Array(subscriptions).fill("ok");
       await createSubscriptions(doorbell.url, receiver.url, scenario, code, behaviours);
       const { storedBytesNow: storedBefore } = await (await fetch(usageUrl, { method: "DELETE" })).json();
       const figures = await deliveryRun({
@@ -375,6 +376,8 @@ async function costRun(receiver, meteredBundle) {
       single: await phase("costsingle", "value.create", COST_SINGLE_EVENTS, {
         bodyOf: (batch) => batch[0], eventsPerRequest: 1, concurrency: COST_SINGLE_CONCURRENCY, intervalMs: 0,
       }),
+      // An event's ledger row is shared by the subscriptions it matched: with one, it is all this delivery's.
+      oneSubscriber: await phase("costone", "link.create", COST_EVENTS, { bodyOf: (batch) => batch }, 1),
     };
   } finally {
     await stopped(doorbell);
@@ -613,7 +616,7 @@ function printReport(report) {
     ["workerd CPU per delivery: Doorbell / ceiling (ms)", `${f.cpuMsPerDelivery} / ${f.ceilingCpuMsPerDelivery}`],
     ["workerd peak RSS: Doorbell / ceiling (MiB)", `${f.peakMemoryMiB} / ${f.ceilingPeakMemoryMiB}`],
   ];
-  const both = (format) => `${format(cost.batched.perDelivery)}  |  ${format(cost.single.perDelivery)}`;
+  const both = (format) => `${format(cost.batched.perDelivery)}  |  ${format(cost.single.perDelivery)}  |  ${format(cost.oneSubscriber.perDelivery)}`;
   const costRows = [
     ["queue messages / operations", both((p) => `${p.queueMessages} / ${p.queueOperations}`)],
     ["Durable Object requests", both((p) => p.durableObjectRequests)],
@@ -627,12 +630,15 @@ function printReport(report) {
   console.log(`\nDoorbell benchmark (${runs.length} run${runs.length > 1 ? "s, medians" : ""}; ${report.machine.nproc} cores, ${report.machine.cpuModel})`);
   for (const row of rows) console.log(line(row));
   console.log(
-    `\n  per delivery, counted by bench/usage-worker.ts: 100 events per request (${cost.batched.deliveries} deliveries)  |  1 event per request (${cost.single.deliveries})`,
+    `\n  per delivery, counted by bench/usage-worker.ts: 100 events per request (${cost.batched.deliveries} deliveries)  |  1 event per request (${cost.single.deliveries})` +
+      `  |  100 per request, 1 subscription (${cost.oneSubscriber.deliveries})`,
   );
   for (const row of costRows) console.log(line(row));
-  console.log(`\n  $ per million deliveries (prices read ${PRICES_READ_ON}): batched  |  single`);
-  for (const [item, dollars] of Object.entries(cost.batched.dollarsPerMillionDeliveries))
-    console.log(line([item, `$${dollars}  |  $${cost.single.dollarsPerMillionDeliveries[item]}`]));
+  console.log(`\n  $ per million deliveries (prices read ${PRICES_READ_ON}): batched  |  single  |  1 subscription`);
+  for (const [item, dollars] of Object.entries(cost.batched.dollarsPerMillionDeliveries)) {
+    const others = [cost.single, cost.oneSubscriber].map((counted) => `$${counted.dollarsPerMillionDeliveries[item]}`);
+    console.log(line([item, [`$${dollars}`, ...others].join("  |  ")]));
+  }
   console.log("\n  targets:");
   for (const target of summary.targets) console.log(line([target.name, `${target.value}`, null]) + `${target.target.padEnd(14)}${target.pass ? "PASS" : "FAIL"}`);
   console.log(`\n  written to ${RESULTS_PATH}`);
@@ -656,7 +662,7 @@ try {
   for (let run = 1; run <= RUNS; run++) runs.push(await oneRun(receiver, bundle, run));
   console.log("  cost: metered run");
   const counted = await costRun(receiver, meteredBundle);
-  const cost = { batched: costSummary(counted.batched), single: costSummary(counted.single) };
+  const cost = Object.fromEntries(Object.entries(counted).map(([phase, usage]) => [phase, costSummary(usage)]));
   const long = runs[0].long ?? null;
   const report = {
     generatedAt: new Date().toISOString(),
