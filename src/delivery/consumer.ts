@@ -50,13 +50,17 @@ async function deliverToSubscription(subscriptionId: string, messages: Message<D
   const { env, config } = invocation;
   const items = distinct(messages.flatMap((message) => message.body.deliveries));
   const bodies = new Map(items.flatMap((item) => item.events.flatMap((event) => (event.body === undefined ? [] : [[event.id, event.body] as const]))));
+  const subscription = subscriptionStub(env, subscriptionId);
+  /** A lease granted and not yet reported back on: released if this fails before any POST is made. */
+  let unusedLease: string | null = null;
   try {
-    const subscription = subscriptionStub(env, subscriptionId);
     const plan = await subscription.begin({
       leaseMs: invocation.leaseMs, connections: config.connectionsPerInvocation, deliveries: items.map(withoutBodies),
     });
     if (plan.target) {
+      unusedLease = plan.leaseId;
       await loadMissingBodies(env, plan.send, bodies);
+      unusedLease = null;
       const { attempted, unsent } = await postAll({ ...plan, target: plan.target }, bodies, invocation);
       const { retries, alerts } = await subscription.finish(plan.leaseId, attempted);
       const withBodies = (item: DeliveryItem): DeliveryItem => ({ ...item, events: item.events.map((event) => ({ ...event, body: bodies.get(event.id) })) });
@@ -72,6 +76,10 @@ async function deliverToSubscription(subscriptionId: string, messages: Message<D
     for (const message of messages) message.ack();
   } catch (error) {
     console.error(`delivering to subscription ${subscriptionId} failed; the queue will try again`, error);
+    // Otherwise the retried messages would find their own deliveries leased, and wait out the lease.
+    if (unusedLease) await subscription.finish(unusedLease, []).catch((releaseError: unknown) => {
+      console.error(`subscription ${subscriptionId}: releasing an unused lease failed; it expires by itself`, releaseError);
+    });
     for (const message of messages) message.retry({ delaySeconds: WAIT_SECONDS });
   }
 }

@@ -112,7 +112,7 @@ export class SubscriptionObject extends DurableObject<Env> {
     this.failIfInjected();
     this.leases.release(leaseId);
     const settings = this.settings.stored();
-    if (!settings) return { retries: [], alerts: [] };
+    if (!settings || attempts.length === 0) return { retries: [], alerts: [] };
     const now = Date.now();
     const rows = new Map<string, DeliveryRow>();
     for (const { item } of attempts) {

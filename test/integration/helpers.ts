@@ -73,3 +73,9 @@ export async function getSubscription(id: string): Promise<SubscriptionView> {
 export async function ingest(body: unknown, token: string = INGEST_TOKEN): Promise<Response> {
   return api("/v1/events", { method: "POST", json: body, token });
 }
+
+/** What `getQueueResult` reports of a batch the consumer handled; the generated runtime types do not declare it. */
+export interface QueueOutcome {
+  readonly explicitAcks: string[];
+  readonly retryMessages: { readonly msgId: string }[];
+}

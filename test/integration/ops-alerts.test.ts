@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { consumeBatch } from "../../src/delivery/consumer";
 import type { OpsMessage, QueueMessage } from "../../src/delivery/messages";
 import { standardWebhookHeaders, type ReceivedRequest } from "../support/received-request";
-import { api, bucket, createSubscription, eventually, ingest, makeEvent, received, receiverUrl } from "./helpers";
+import { api, bucket, createSubscription, eventually, ingest, makeEvent, received, receiverUrl, type QueueOutcome } from "./helpers";
 
 /**
  * The workers test project points OPS_WEBHOOK_URL at this receiver bucket for every test file, with
@@ -99,12 +99,6 @@ describe("operational alerts from the delivery pipeline", () => {
     expect(alert?.data).toEqual({ type: "subscription.recovered", subscriptionId, failuresBefore: 1 });
   });
 });
-
-/** What `getQueueResult` reports; the generated runtime types do not declare it. */
-interface QueueOutcome {
-  readonly explicitAcks: string[];
-  readonly retryMessages: { readonly msgId: string }[];
-}
 
 describe("the consumer's handling of an ops message", () => {
   const OPS_SECRET = "whsec_" + btoa("consumer-test-ops-secret-32bytes");

@@ -1,0 +1,46 @@
+import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { consumeBatch } from "../../src/delivery/consumer";
+import type { DeliveryMessage, QueueMessage } from "../../src/delivery/messages";
+import type { Env } from "../../src/env";
+import { standardWebhookHeaders } from "../support/received-request";
+import { bucket, createSubscription, makeEvent, received, receiverUrl, type QueueOutcome } from "./helpers";
+
+/** Faults of Doorbell's own inside one consumer invocation, with the consumer called directly. */
+
+// Only this file's deliveries use this code.
+const CODE = "bulk_edit.finish";
+
+/** A ledger binding whose every object is unreachable. */
+const unreachableLedger = {
+  idFromName: (name: string) => env.EVENTS.idFromName(name),
+  get: () => ({ bodies: () => Promise.reject(new Error("ledger unreachable (test)")) }),
+} as unknown as Env["EVENTS"];
+
+async function consume(message: DeliveryMessage, overrides: Partial<Env> = {}): Promise<QueueOutcome> {
+  const batch = createMessageBatch<QueueMessage>("doorbell-deliveries", [{ id: "delivery-message", timestamp: new Date(), attempts: 1, body: message }]);
+  await consumeBatch(batch, { ...env, ...overrides });
+  return (await getQueueResult(batch, createExecutionContext())) as QueueOutcome;
+}
+
+describe("the consumer when a part of Doorbell fails", () => {
+  it("gives back the lease it was granted when the bodies cannot be loaded, so the queue's retry goes out at once", async () => {
+    const name = bucket("consumer-fault");
+    const subscription = await createSubscription({ targetUrl: receiverUrl(name), eventTypes: [CODE] });
+    const event = makeEvent({ code: CODE });
+    const item = { id: event.uuid, round: 0, attempt: 1, events: [{ id: event.uuid, code: CODE }] };
+
+    // By reference: the consumer must ask the ledger for the body, and the ledger is down.
+    const failed = await consume({ type: "delivery", subscriptionId: subscription.id, deliveries: [item] }, { EVENTS: unreachableLedger });
+    expect(failed.retryMessages.map((message) => message.msgId)).toEqual(["delivery-message"]);
+    expect(await received(name)).toEqual([]);
+
+    // The queue's retry (here with the body on it): not made to wait out the first lease (25 s).
+    const retried = await consume({
+      type: "delivery", subscriptionId: subscription.id, deliveries: [{ ...item, events: [{ ...item.events[0]!, body: JSON.stringify(event) }] }],
+    });
+    expect(retried.explicitAcks).toEqual(["delivery-message"]);
+    const requests = await received(name);
+    expect(requests.map((request) => standardWebhookHeaders(request)["webhook-id"])).toEqual([event.uuid]);
+  });
+});
