@@ -16,7 +16,7 @@ CREATE TABLE IF NOT EXISTS attempt_batch (
 
 /** Characters of a response body kept in the log. */
 const MAX_ERROR_LENGTH = 512;
-/** Attempts kept whatever the retention, so that one object's storage stays bounded (~250 bytes each). */
+/** Attempts kept whatever the retention, so that one object's storage stays bounded (~230 bytes each, as JSON). */
 export const MAX_LOGGED_ATTEMPTS = 1_000_000;
 
 export interface AttemptView {
@@ -56,6 +56,7 @@ export class AttemptLog {
   constructor(storage: DurableObjectStorage, private readonly maxAttempts = MAX_LOGGED_ATTEMPTS) {
     this.sql = storage.sql;
     this.sql.exec(SCHEMA);
+    // All or nothing: a move cut short would be moved again, twice logged.
     storage.transactionSync(() => this.moveOldRows());
   }
 
