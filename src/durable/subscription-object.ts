@@ -38,7 +38,7 @@ export class SubscriptionObject extends DurableObject<Env> {
     this.config = configOf(env);
     this.settings = new SettingsStore(ctx.storage.sql);
     this.deliveries = new DeliveryStore(ctx.storage.sql);
-    this.log = new AttemptLog(ctx.storage.sql);
+    this.log = new AttemptLog(ctx.storage);
   }
 
 
@@ -123,7 +123,7 @@ export class SubscriptionObject extends DurableObject<Env> {
       subscriptionId: settings.id, deleted: settings.deletedAt !== null, health: settings, attempts, rows,
       policy: this.config, now,
     });
-    for (const { item, result } of attempts) this.log.append(item, result);
+    this.log.appendAll(attempts);
     for (const { row, isNew } of outcomes.writes) this.deliveries.put(row, now, isNew);
     this.settings.recordHealth(outcomes.health.consecutiveFailures, outcomes.health.disabledReason, now);
     if (outcomes.newlyDisabled) this.deliveries.holdOwed(now);

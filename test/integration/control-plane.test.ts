@@ -89,7 +89,7 @@ describe("begin and finish: the gate and its leases", () => {
     const plan = await stub.begin({ leaseMs: LEASE_MS, connections: CONNECTIONS, deliveries: [item] });
     const counts = () =>
       runInDurableObject(stub, (_, state) =>
-        ["delivery", "attempt_log", "batch_event"].map((table) => state.storage.sql.exec(`SELECT COUNT(*) AS n FROM ${table}`).one().n),
+        ["delivery", "attempt_batch", "batch_event"].map((table) => state.storage.sql.exec(`SELECT COUNT(*) AS n FROM ${table}`).one().n),
       );
     expect(await counts()).toEqual([0, 0, 0]); // begin writes nothing
     await stub.finish(plan.leaseId, [{ item, result: result() }]);
@@ -258,7 +258,7 @@ describe("settings", () => {
     await stub.finish(plan.leaseId, [{ item: delivered, result: result() }, { item: retrying, result: failure() }]);
     await runInDurableObject(stub, (_, state) => {
       state.storage.sql.exec("UPDATE delivery SET updated_at = 0, created_at = 0");
-      state.storage.sql.exec("UPDATE attempt_log SET at = 0");
+      state.storage.sql.exec("UPDATE attempt_batch SET newest_at = 0");
     });
 
     expect(await runDurableObjectAlarm(stub)).toBe(true);

@@ -87,7 +87,7 @@ describe("secrets hygiene", () => {
       // What is kept: the attempt log rows as stored, and the ops alerts sent about these subscriptions.
       for (const { id } of [healthy, failing]) {
         const rows = await runInDurableObject(env.SUBSCRIPTIONS.get(env.SUBSCRIPTIONS.idFromName(id)), (_, state) =>
-          state.storage.sql.exec("SELECT * FROM attempt_log").toArray(),
+          state.storage.sql.exec("SELECT * FROM attempt_batch").toArray(),
         );
         expect(rows.length).toBeGreaterThan(0);
         said.push(JSON.stringify(rows));

@@ -1,19 +1,22 @@
-import type { AttemptResult } from "../../delivery/attempt";
 import type { Outcome } from "../../delivery/retry-policy";
-import type { DeliveryItem } from "../../domain/delivery";
+import { cursorOf, packRows, positionOf, ROW_CAPACITY, type LoggedAttempt } from "./attempt-rows";
+import type { FinishedAttempt } from "./control";
 
-/** The `attempt_log` table: every POST made for this subscription, in the order they were recorded. */
+/**
+ * The `attempt_batch` table: every POST made for this subscription, in the order they were recorded,
+ * one row per `finish` (see attempt-rows.ts). `logged_before` counts the attempts logged before the
+ * row (since the log was last emptied), so that capping the log reads only its oldest rows.
+ */
 
 const SCHEMA = `
-CREATE TABLE IF NOT EXISTS attempt_log (
-  seq INTEGER PRIMARY KEY, delivery_id TEXT NOT NULL, event_ids TEXT NOT NULL, event_code TEXT NOT NULL,
-  attempt INTEGER NOT NULL, at INTEGER NOT NULL, outcome TEXT NOT NULL, status INTEGER, duration_ms INTEGER NOT NULL, error TEXT
+CREATE TABLE IF NOT EXISTS attempt_batch (
+  seq INTEGER PRIMARY KEY, logged_before INTEGER NOT NULL, count INTEGER NOT NULL, newest_at INTEGER NOT NULL, attempts TEXT NOT NULL
 );
 `;
 
 /** Characters of a response body kept in the log. */
 const MAX_ERROR_LENGTH = 512;
-/** Rows kept whatever the retention, so that one object's storage stays bounded (~150 bytes a row). */
+/** Attempts kept whatever the retention, so that one object's storage stays bounded (~230 bytes each, as JSON). */
 export const MAX_LOGGED_ATTEMPTS = 1_000_000;
 
 export interface AttemptView {
@@ -40,53 +43,115 @@ export interface AttemptPage {
 /** What the dashboard's summary reads of each attempt. */
 export type LoggedOutcome = { at: number; outcome: Outcome; status: number | null };
 
-type Row = {
+/** A row of the one-row-per-attempt table earlier versions kept. */
+type OldRow = {
   seq: number; delivery_id: string; event_ids: string; event_code: string; attempt: number; at: number;
   outcome: Outcome; status: number | null; duration_ms: number; error: string | null;
 };
 
 export class AttemptLog {
-  constructor(private readonly sql: SqlStorage) {
-    sql.exec(SCHEMA);
+  private readonly sql: SqlStorage;
+
+  /** `maxAttempts`: the cap pruning keeps to (tests lower it). */
+  constructor(storage: DurableObjectStorage, private readonly maxAttempts = MAX_LOGGED_ATTEMPTS) {
+    this.sql = storage.sql;
+    this.sql.exec(SCHEMA);
+    // All or nothing: a move cut short would be moved again, twice logged.
+    storage.transactionSync(() => this.moveOldRows());
   }
 
-  append(item: DeliveryItem, result: AttemptResult): void {
-    this.sql.exec(
-      "INSERT INTO attempt_log (delivery_id, event_ids, event_code, attempt, at, outcome, status, duration_ms, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-      item.id, JSON.stringify(item.events.map((event) => event.id)), item.events[0]?.code ?? "", item.attempt, result.at,
-      result.outcome, result.status, result.durationMs, result.error?.slice(0, MAX_ERROR_LENGTH) ?? null,
+  /** Logs the attempts of one `finish`, in their order: one row, more only past a row's capacity. */
+  appendAll(attempts: readonly FinishedAttempt[]): void {
+    this.write(
+      attempts.map(({ item, result }) => ({
+        deliveryId: item.id, eventIds: item.events.map((event) => event.id), eventCode: item.events[0]?.code ?? "", attempt: item.attempt,
+        at: result.at, outcome: result.outcome, status: result.status, durationMs: result.durationMs,
+        error: result.error?.slice(0, MAX_ERROR_LENGTH) ?? null,
+      })),
     );
   }
 
   /** Newest first; `before` is the cursor a previous page returned. */
   page(limit: number, before: number | null): AttemptPage {
-    const rows = this.sql
-      .exec<Row>("SELECT * FROM attempt_log WHERE seq < ? ORDER BY seq DESC LIMIT ?", before ?? Number.MAX_SAFE_INTEGER, limit + 1)
-      .toArray();
-    const page = rows.slice(0, limit);
+    const found: { cursor: number; entry: LoggedAttempt }[] = [];
+    for (const attempt of this.newestEntries(before)) {
+      found.push(attempt);
+      if (found.length > limit) break;
+    }
+    const page = found.slice(0, limit);
     return {
-      items: page.map((row) => {
-        const eventIds = JSON.parse(row.event_ids) as string[];
-        return {
-          // The SPEC's fields first, in its order; then what a Quiltt batch adds.
-          eventId: eventIds[0] ?? row.delivery_id, eventCode: row.event_code, attempt: row.attempt, at: new Date(row.at).toISOString(),
-          outcome: row.outcome, status: row.status, durationMs: row.duration_ms, error: row.error, eventIds, deliveryId: row.delivery_id,
-        };
-      }),
-      nextCursor: rows.length > limit ? (page.at(-1)?.seq ?? null) : null,
+      items: page.map(({ entry }) => ({
+        // The SPEC's fields first, in its order; then what a Quiltt batch adds.
+        eventId: entry.eventIds[0] ?? entry.deliveryId, eventCode: entry.eventCode, attempt: entry.attempt, at: new Date(entry.at).toISOString(),
+        outcome: entry.outcome, status: entry.status, durationMs: entry.durationMs, error: entry.error, eventIds: [...entry.eventIds],
+        deliveryId: entry.deliveryId,
+      })),
+      nextCursor: found.length > limit ? (page.at(-1)?.cursor ?? null) : null,
     };
   }
 
-  /** Outcomes newest first, read lazily: the caller stops when it has seen enough. */
-  newestFirst(): Iterable<LoggedOutcome> {
-    return this.sql.exec<LoggedOutcome>("SELECT at, outcome, status FROM attempt_log ORDER BY seq DESC");
+  /** Outcomes newest first, read lazily (a row at a time): the caller stops when it has seen enough. */
+  *newestFirst(): Generator<LoggedOutcome> {
+    for (const { entry } of this.newestEntries(null)) yield entry;
   }
 
-  /** Forgets attempts before `horizon`, and the oldest past MAX_LOGGED_ATTEMPTS; reads from the oldest end only. */
+  /**
+   * Forgets the rows whose newest attempt is before `horizon`, up to the first that is not, then the
+   * oldest rows past `maxAttempts`; reads from the oldest end only.
+   */
   prune(horizon: number): void {
-    const firstKept = this.sql.exec<{ seq: number }>("SELECT seq FROM attempt_log WHERE at >= ? ORDER BY seq LIMIT 1", horizon).toArray()[0];
-    if (firstKept) this.sql.exec("DELETE FROM attempt_log WHERE seq < ?", firstKept.seq);
-    else this.sql.exec("DELETE FROM attempt_log");
-    this.sql.exec("DELETE FROM attempt_log WHERE seq <= (SELECT MAX(seq) FROM attempt_log) - ?", MAX_LOGGED_ATTEMPTS);
+    this.dropRowsBefore("newest_at >= ?", horizon);
+    const newest = this.sql.exec<{ end: number }>("SELECT logged_before + count AS end FROM attempt_batch ORDER BY seq DESC LIMIT 1").toArray()[0];
+    if (newest) this.dropRowsBefore("logged_before >= ?", newest.end - this.maxAttempts);
+  }
+
+  /** Deletes the rows before the oldest one that meets `keep` (every row when none does). */
+  private dropRowsBefore(keep: string, value: number): void {
+    const kept = this.sql.exec<{ seq: number }>(`SELECT seq FROM attempt_batch WHERE ${keep} ORDER BY seq LIMIT 1`, value).toArray()[0];
+    if (kept) this.sql.exec("DELETE FROM attempt_batch WHERE seq < ?", kept.seq);
+    else this.sql.exec("DELETE FROM attempt_batch");
+  }
+
+  /** Attempts newest first, each with its cursor, from just before the cursor `before` (or the newest). */
+  private *newestEntries(before: number | null): Generator<{ cursor: number; entry: LoggedAttempt }> {
+    const from = positionOf(before);
+    const rows = this.sql.exec<{ seq: number; attempts: string }>(
+      "SELECT seq, attempts FROM attempt_batch WHERE seq <= ? ORDER BY seq DESC", from?.seq ?? Number.MAX_SAFE_INTEGER,
+    );
+    for (const { seq, attempts } of rows) {
+      const entries = JSON.parse(attempts) as LoggedAttempt[];
+      const end = seq === from?.seq ? Math.min(from.index, entries.length) : entries.length;
+      for (let index = end - 1; index >= 0; index -= 1) yield { cursor: cursorOf({ seq, index }), entry: entries[index] as LoggedAttempt };
+    }
+  }
+
+  private write(entries: readonly LoggedAttempt[]): void {
+    for (const row of packRows(entries)) {
+      this.sql.exec(
+        "INSERT INTO attempt_batch (logged_before, count, newest_at, attempts) VALUES (COALESCE((SELECT logged_before + count FROM attempt_batch ORDER BY seq DESC LIMIT 1), 0), ?, ?, ?)",
+        row.count, row.newestAt, row.attempts,
+      );
+    }
+  }
+
+  /**
+   * Once per object: moves the rows of the `attempt_log` table of earlier versions (one row per
+   * attempt) into batch rows, in their order, and drops it. Only a look at the schema when it is gone.
+   */
+  private moveOldRows(): void {
+    if (this.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'attempt_log'").toArray().length === 0) return;
+    for (let after = 0; ; ) {
+      const rows = this.sql.exec<OldRow>("SELECT * FROM attempt_log WHERE seq > ? ORDER BY seq LIMIT ?", after, ROW_CAPACITY).toArray();
+      const last = rows.at(-1);
+      if (!last) break;
+      this.write(
+        rows.map((row) => ({
+          deliveryId: row.delivery_id, eventIds: JSON.parse(row.event_ids) as string[], eventCode: row.event_code, attempt: row.attempt,
+          at: row.at, outcome: row.outcome, status: row.status, durationMs: row.duration_ms, error: row.error,
+        })),
+      );
+      after = last.seq;
+    }
+    this.sql.exec("DROP TABLE attempt_log");
   }
 }
