@@ -62,7 +62,10 @@ const miniflare = new Miniflare(convertV4MiniflareOptions({
     SUBSCRIPTIONS: { className: "SubscriptionObject", useSQLite: true },
     DIRECTORY: { className: "SubscriptionDirectory", useSQLite: true },
     EVENTS: { className: "EventLedger", useSQLite: true },
+    SESSIONS: { className: "SessionGate", useSQLite: true },
+    CATALOG: { className: "CatalogObject", useSQLite: true },
   },
+  ratelimits: { SIGN_IN_LIMITER: { namespace_id: "1001", simple: { limit: 10, period: 60 } }, API_AUTH_LIMITER: { namespace_id: "1002", simple: { limit: 10, period: 60 } } },
   ...(process.env.STATE_DIR ? { resourcePersistencePath: process.env.STATE_DIR } : {}),
   queueProducers: { DELIVERIES: "doorbell-deliveries" },
   // wrangler.toml's consumer settings
