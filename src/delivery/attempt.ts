@@ -44,7 +44,7 @@ export async function attemptDelivery(request: AttemptRequest): Promise<AttemptR
   });
 
   // Checked again at delivery time: the stored URL may predate a stricter policy.
-  const problem = targetUrlProblem(request.target.url, request.policy);
+  const problem = checkedTarget(request.target.url, request.policy);
   if (problem) return report({ outcome: "network_error", status: null, error: `target URL refused: ${problem}`, retryAfterSeconds: null });
 
   const timestamp = Math.floor(startedAt / 1000);
@@ -77,6 +77,20 @@ export async function attemptDelivery(request: AttemptRequest): Promise<AttemptR
     if (signal.aborted) return report({ outcome: "timeout", status: null, error: `no response within ${request.timeoutMs} ms`, retryAfterSeconds: null });
     return report({ outcome: "network_error", status: null, error: describeFetchFailure(error).message, retryAfterSeconds: null });
   }
+}
+
+/** `targetUrlProblem` is pure and a batch's POSTs go to a few URLs: each answer is kept per isolate (at most 1,000). */
+const checkedTargets = new Map<string, string | null>();
+
+function checkedTarget(url: string, policy: TargetPolicy): string | null {
+  const key = `${Number(policy.allowHttp)}${Number(policy.allowPrivate)}${url}`;
+  let problem = checkedTargets.get(key);
+  if (problem === undefined) {
+    problem = targetUrlProblem(url, policy);
+    if (checkedTargets.size >= 1000) checkedTargets.clear();
+    checkedTargets.set(key, problem);
+  }
+  return problem;
 }
 
 /**

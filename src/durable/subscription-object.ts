@@ -9,7 +9,7 @@ import type { Env } from "../env";
 import { AttemptLog, type AttemptPage } from "./subscription/attempt-log";
 import { Backstop, type AskedEvent } from "./subscription/backstop";
 import type { FinishResult, FinishedAttempt, GatePlan, GateRequest, OwedCheck } from "./subscription/control";
-import { DeliveryStore, viewOfDelivery, type DeliveryRow, type DeliveryView } from "./subscription/deliveries";
+import { DeliveryStore, viewOfDelivery, type DeliveryView } from "./subscription/deliveries";
 import { Leases } from "./subscription/leases";
 import { outcomesOf } from "./subscription/outcomes";
 import { SettingsStore, viewOf } from "./subscription/settings";
@@ -83,9 +83,11 @@ export class SubscriptionObject extends DurableObject<Env> {
     if (!settings) return { target: null, leaseId: "", slots: 0, failuresBeforeDisable: 0, send: [], wait: [] };
     const now = Date.now();
     const quiltt = settings.payloadFormat === "quiltt";
-    const rows = new Map<string, DeliveryRow>();
-    for (const item of request.deliveries) {
-      const row = quiltt && isFresh(item) ? this.deliveries.ofEvent(item.id) : this.deliveries.get(item.id);
+    // A fresh event of a Quiltt subscription may already have gone out in a batch: found through it.
+    const viaBatch = (item: DeliveryItem) => quiltt && isFresh(item);
+    const rows = this.deliveries.getAll(request.deliveries.filter((item) => !viaBatch(item)).map((item) => item.id));
+    for (const item of request.deliveries.filter(viaBatch)) {
+      const row = this.deliveries.ofEvent(item.id);
       if (row) rows.set(item.id, row);
     }
     const leases = this.leases.snapshot(now);
@@ -114,11 +116,7 @@ export class SubscriptionObject extends DurableObject<Env> {
     const settings = this.settings.stored();
     if (!settings || attempts.length === 0) return { retries: [], alerts: [] };
     const now = Date.now();
-    const rows = new Map<string, DeliveryRow>();
-    for (const { item } of attempts) {
-      const row = this.deliveries.get(item.id);
-      if (row) rows.set(item.id, row);
-    }
+    const rows = this.deliveries.getAll(attempts.map(({ item }) => item.id));
     const outcomes = outcomesOf({
       subscriptionId: settings.id, deleted: settings.deletedAt !== null, health: settings, attempts, rows,
       policy: this.config, now,

@@ -18,6 +18,9 @@ CREATE INDEX IF NOT EXISTS delivery_unsettled ON delivery (status, created_at) W
 CREATE TABLE IF NOT EXISTS batch_event (event_id TEXT PRIMARY KEY, delivery_id TEXT NOT NULL) WITHOUT ROWID;
 `;
 
+/** Cloudflare's limit on bound parameters per SQL statement. */
+const MAX_BOUND_PARAMETERS = 100;
+
 export interface DeliveryRow {
   readonly id: string;
   readonly round: number;
@@ -74,6 +77,17 @@ export class DeliveryStore {
   get(id: string): DeliveryRow | null {
     const row = this.sql.exec<Row>("SELECT * FROM delivery WHERE id = ?", id).toArray()[0];
     return row ? rowOf(row) : null;
+  }
+
+  /** The rows of these deliveries that exist, by id (one query per 100 ids). */
+  getAll(ids: readonly string[]): Map<string, DeliveryRow> {
+    const rows = new Map<string, DeliveryRow>();
+    for (let start = 0; start < ids.length; start += MAX_BOUND_PARAMETERS) {
+      const chunk = ids.slice(start, start + MAX_BOUND_PARAMETERS);
+      const found = this.sql.exec<Row>(`SELECT * FROM delivery WHERE id IN (${chunk.map(() => "?").join(", ")})`, ...chunk);
+      for (const row of found) rows.set(row.id, rowOf(row));
+    }
+    return rows;
   }
 
   /** The delivery that carries this event: its own, or the Quiltt batch it went out in. */
