@@ -1,6 +1,7 @@
 import { configOf, type Config } from "../config";
 import { groupBy } from "../domain/collections";
 import { withoutBodies, type DeliveryItem } from "../domain/delivery";
+import { MAX_ITEMS_PER_GATE } from "../domain/gate";
 import type { DeliveryTarget, FinishedAttempt, GatePlan } from "../durable/subscription/control";
 import { ledgerShardOf, ledgerStub, subscriptionStub, type Env } from "../env";
 import { attemptDelivery } from "./attempt";
@@ -26,17 +27,25 @@ const LEASE_MARGIN_MS = 10_000;
 export async function consumeBatch(batch: MessageBatch<QueueMessage>, env: Env): Promise<void> {
   const config = configOf(env);
   const slots = new Slots(config.connectionsPerInvocation);
-  const deliveries: Message<DeliveryMessage>[] = [];
+  const deliveries: Received[] = [];
   const work: Promise<void>[] = [];
   for (const message of batch.messages) {
-    if (message.body.type === "ops") work.push(deliverOpsAlert(message as Message<OpsMessage>, env, config, slots));
-    else deliveries.push(message as Message<DeliveryMessage>);
+    // Read once: each read of `body` is a copy of it.
+    const body = message.body;
+    if (body.type === "ops") work.push(deliverOpsAlert(message, body, env, config, slots));
+    else deliveries.push({ message, body });
   }
   // A subscription starts POSTs for TIMEOUTS_PER_SUBSCRIPTION timeouts, and the last one ends within one more.
   const leaseMs = (TIMEOUTS_PER_SUBSCRIPTION + 1) * config.deliveryTimeoutMs + LEASE_MARGIN_MS;
-  for (const [subscriptionId, messages] of groupBy(deliveries, (message) => message.body.subscriptionId))
-    work.push(deliverToSubscription(subscriptionId, messages, { env, config, slots, leaseMs }));
+  for (const [subscriptionId, received] of groupBy(deliveries, ({ body }) => body.subscriptionId))
+    work.push(deliverToSubscription(subscriptionId, received, { env, config, slots, leaseMs }));
   await Promise.all(work);
+}
+
+/** A delivery message and its body, read once. */
+interface Received {
+  readonly message: Message<QueueMessage>;
+  readonly body: DeliveryMessage;
 }
 
 interface Invocation {
@@ -46,16 +55,19 @@ interface Invocation {
   readonly leaseMs: number;
 }
 
-async function deliverToSubscription(subscriptionId: string, messages: Message<DeliveryMessage>[], invocation: Invocation): Promise<void> {
+async function deliverToSubscription(subscriptionId: string, received: readonly Received[], invocation: Invocation): Promise<void> {
   const { env, config } = invocation;
-  const items = distinct(messages.flatMap((message) => message.body.deliveries));
+  const messages = received.map(({ message }) => message);
+  const items = distinct(received.flatMap(({ body }) => body.deliveries));
   const bodies = new Map(items.flatMap((item) => item.events.flatMap((event) => (event.body === undefined ? [] : [[event.id, event.body] as const]))));
   const subscription = subscriptionStub(env, subscriptionId);
   /** A lease granted and not yet reported back on: released if this fails before any POST is made. */
   let unusedLease: string | null = null;
   try {
+    // What one plan can hold is asked about; the rest waits its turn without a round trip through the object.
+    const overflow = items.slice(MAX_ITEMS_PER_GATE);
     const plan = await subscription.begin({
-      leaseMs: invocation.leaseMs, connections: config.connectionsPerInvocation, deliveries: items.map(withoutBodies),
+      leaseMs: invocation.leaseMs, connections: config.connectionsPerInvocation, deliveries: items.slice(0, MAX_ITEMS_PER_GATE).map(withoutBodies),
     });
     if (plan.target) {
       unusedLease = plan.leaseId;
@@ -68,7 +80,7 @@ async function deliverToSubscription(subscriptionId: string, messages: Message<D
       const followUps: MessageSendRequest<QueueMessage>[] = [
         ...retries.flatMap(({ item, delaySeconds }) => deliveryMessages(subscriptionId, [withBodies(item)], delaySeconds)),
         // By reference: a delivery that waits its turn is not copied again and again with its body.
-        ...deliveryMessages(subscriptionId, [...plan.wait, ...unsent].map(withoutBodies), waitSeconds),
+        ...deliveryMessages(subscriptionId, [...plan.wait, ...unsent, ...overflow].map(withoutBodies), waitSeconds),
         ...opsMessages(alerts, config),
       ];
       if (followUps.length > 0) await sendAll(env.DELIVERIES, followUps);
@@ -156,9 +168,8 @@ function opsMessages(alerts: readonly OpsMessage["event"][], config: Config): Me
 /** The operator configured OPS_WEBHOOK_URL themselves, so it may point anywhere. */
 const OPERATOR_TARGET_POLICY = { allowHttp: true, allowPrivate: true };
 
-async function deliverOpsAlert(message: Message<OpsMessage>, env: Env, config: Config, slots: Slots): Promise<void> {
+async function deliverOpsAlert(message: Message<QueueMessage>, { id, at, event }: OpsMessage, env: Env, config: Config, slots: Slots): Promise<void> {
   if (!config.opsWebhookUrl) return message.ack();
-  const { id, at, event } = message.body;
   const url = config.opsWebhookUrl;
   const result = await slots.run(() =>
     attemptDelivery({

@@ -4,9 +4,10 @@ import { consumeBatch } from "../../src/delivery/consumer";
 import type { DeliveryMessage, QueueMessage } from "../../src/delivery/messages";
 import type { Env } from "../../src/env";
 import { standardWebhookHeaders } from "../support/received-request";
-import { bucket, createSubscription, makeEvent, received, receiverUrl, type QueueOutcome } from "./helpers";
+import { bucket, createSubscription, eventually, ingest, makeEvent, received, receiverUrl, type QueueOutcome } from "./helpers";
+import { MAX_ITEMS_PER_GATE } from "../../src/domain/gate";
 
-/** Faults of Doorbell's own inside one consumer invocation, with the consumer called directly. */
+/** The queue consumer called directly with batches made here. */
 
 // Only this file's deliveries use this code.
 const CODE = "bulk_edit.finish";
@@ -42,5 +43,24 @@ describe("the consumer when a part of Doorbell fails", () => {
     expect(retried.explicitAcks).toEqual(["delivery-message"]);
     const requests = await received(name);
     expect(requests.map((request) => standardWebhookHeaders(request)["webhook-id"])).toEqual([event.uuid]);
+  });
+});
+
+describe("the consumer with more deliveries for one subscription than one plan holds", () => {
+  it("POSTs what the plan holds, sends the rest back by reference, and delivers it from there", async () => {
+    const name = bucket("consumer-overflow");
+    // The events are ingested for a code nobody subscribes to here: the ledger keeps their bodies.
+    const events = Array.from({ length: MAX_ITEMS_PER_GATE + 1 }, () => makeEvent({ code: "value.update" }));
+    for (const part of [events.slice(0, 1000), events.slice(1000)]) expect((await ingest(part)).status).toBe(202);
+    const subscription = await createSubscription({ targetUrl: receiverUrl(name), eventTypes: [CODE], maxConcurrency: 50 });
+    const deliveries = events.map((event) => ({ id: event.uuid, round: 0, attempt: 1, events: [{ id: event.uuid, code: CODE }] }));
+
+    const outcome = await consume({ type: "delivery", subscriptionId: subscription.id, deliveries });
+    expect(outcome.explicitAcks).toEqual(["delivery-message"]);
+    const idsOf = async () => (await received(name)).map((request) => standardWebhookHeaders(request)["webhook-id"]);
+    const first = await idsOf();
+    expect(new Set(first)).toEqual(new Set(events.slice(0, MAX_ITEMS_PER_GATE).map((event) => event.uuid)));
+    // The last one came back on the queue, body-less, and went out from the ledger's copy.
+    await eventually(async () => expect((await idsOf()).slice(MAX_ITEMS_PER_GATE)).toEqual([events.at(-1)!.uuid]));
   });
 });
