@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { freePort } from "../support/ports";
 
 /** The development tokens `npm start` passes (see package.json). */
 export const API_TOKEN = "dev-api-token-for-local-use-only";
@@ -56,16 +56,6 @@ function startScriptEnv(): NodeJS.ProcessEnv {
 export function makeStateDir(): { path: string; remove: () => void } {
   const path = mkdtempSync(join(tmpdir(), "doorbell-e2e-"));
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
-}
-
-/** A TCP port on 127.0.0.1 that nothing listens on (at the moment of asking). */
-export async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((ready) => probe.listen(0, "127.0.0.1", ready));
-  const address = probe.address();
-  await new Promise((closed) => probe.close(closed));
-  if (address === null || typeof address === "string") throw new Error("no TCP port was assigned");
-  return address.port;
 }
 
 /** Process groups still running; killed when this test process exits, so a failed run leaks no servers. */

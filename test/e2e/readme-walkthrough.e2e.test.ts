@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { freePort } from "./dev-server";
+import { freePort } from "../support/ports";
 import { QUABLE_EXAMPLE_TEXT, QUILTT_EXAMPLE_TEXT, useServer } from "./support";
 
 const REPO_ROOT = resolve(import.meta.dirname, "../..");

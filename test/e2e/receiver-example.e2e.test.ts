@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually } from "../support/eventually";
-import { freePort } from "./dev-server";
+import { freePort } from "../support/ports";
 import { QUABLE_EXAMPLE_TEXT } from "./support";
 
 const RECEIVER = resolve(import.meta.dirname, "../../examples/receiver.mjs");

@@ -1,5 +1,6 @@
 import type { TestProject } from "vitest/node";
-import { closedPort, startReceiver } from "./receiver";
+import { closedPort } from "./ports";
+import { startReceiver } from "./receiver";
 
 // Runs in Node, not workerd: real HTTP receivers for the deliveries made inside workerd.
 export default async function setup({ provide }: TestProject) {

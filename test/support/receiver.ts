@@ -144,11 +144,3 @@ function streamHugeBody(res: ServerResponse, total: number, written: (bytes: num
   writeSome();
 }
 
-/** A port that nothing listens on (bound, then released). */
-export async function closedPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
