@@ -4,11 +4,12 @@ import type { AttemptResult } from "../../src/delivery/attempt";
 import type { DeliveryItem } from "../../src/domain/delivery";
 import type { SubscriptionCreate } from "../../src/domain/subscription";
 import { api, createSubscription } from "./helpers";
-import { sleep } from "../support/eventually";
+import { eventually } from "../support/eventually";
 
 /** The subscription object's RPC as the consumer and the backstop call it, without either. */
 
 const LEASE_MS = 30_000;
+const PROBE_LEASE_MS = 1_000;
 /** As a consumer invocation has them (CONNECTIONS_PER_INVOCATION). */
 const CONNECTIONS = 6;
 const CODE = "document.update";
@@ -60,13 +61,22 @@ describe("begin and finish: the gate and its leases", () => {
     expect(finished.retries).toEqual([{ item: { ...failed.send[0]!, attempt: 2 }, delaySeconds: 1 }]);
 
     const items = [fresh(), fresh()];
-    const probe = await stub.begin({ leaseMs: 20, connections: CONNECTIONS, deliveries: items.slice(0, 1) });
+    // A lease long enough that the next call comes within it on a starved machine, short enough to wait out.
+    const askedAt = Date.now();
+    const probe = await stub.begin({ leaseMs: PROBE_LEASE_MS, connections: CONNECTIONS, deliveries: items.slice(0, 1) });
     expect(probe.slots).toBe(1);
     expect(ids(probe.send)).toEqual(ids(items.slice(0, 1)));
     expect(await stub.begin({ leaseMs: LEASE_MS, connections: CONNECTIONS, deliveries: items.slice(1) })).toMatchObject({ slots: 0, send: [] });
+    expect(Date.now() - askedAt, "the second call came within the probe's lease").toBeLessThan(PROBE_LEASE_MS);
 
-    await sleep(40); // the probe's consumer never reports back; its 20 ms lease lapses
-    expect(ids((await stub.begin({ leaseMs: LEASE_MS, connections: CONNECTIONS, deliveries: items.slice(1) })).send)).toEqual(ids(items.slice(1)));
+    // The probe's consumer never reports back: once its lease lapses, the slot is free again.
+    const next = await eventually(async () => {
+      const plan = await stub.begin({ leaseMs: LEASE_MS, connections: CONNECTIONS, deliveries: items.slice(1) });
+      expect(plan.slots).toBe(1);
+      return plan;
+    });
+    expect(Date.now() - askedAt).toBeGreaterThanOrEqual(PROBE_LEASE_MS);
+    expect(ids(next.send)).toEqual(ids(items.slice(1)));
   });
 
   it("skips what is delivered, under way, or a duplicate of a recorded attempt", async () => {
