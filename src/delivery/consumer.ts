@@ -30,7 +30,7 @@ export async function consumeBatch(batch: MessageBatch<QueueMessage>, env: Env):
   const deliveries: Received[] = [];
   const work: Promise<void>[] = [];
   for (const message of batch.messages) {
-    // Read once: each read of `body` is a copy of it.
+    // Read once here and handed on with its message, rather than read again at each use.
     const body = message.body;
     if (body.type === "ops") work.push(deliverOpsAlert(message, body, env, config, slots));
     else deliveries.push({ message, body });
