@@ -5,7 +5,7 @@ import { HTTPException } from "hono/http-exception";
 import { tokensEqual } from "../api/auth";
 import { readBoundedText } from "../api/body";
 import { pageSecurityHeaders } from "../api/security-headers";
-import { bytesToBase64 } from "../delivery/signature";
+import { bytesToBase64Url } from "../domain/base64";
 import { sessionGateStub } from "../env";
 import type { AppEnv } from "../api/router";
 
@@ -31,7 +31,7 @@ const encoder = new TextEncoder();
 async function hmac(key: string, message: string): Promise<string> {
   const cryptoKey = await crypto.subtle.importKey("raw", encoder.encode(key), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
   const mac = new Uint8Array(await crypto.subtle.sign("HMAC", cryptoKey, encoder.encode(message)));
-  return bytesToBase64(mac).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return bytesToBase64Url(mac);
 }
 
 const sessionMac = (apiToken: string, issuedAt: number) => hmac(apiToken, `doorbell-session.${issuedAt}`);

@@ -1,6 +1,6 @@
 import { configOf, type Config } from "../config";
 import { groupBy } from "../domain/collections";
-import { withoutBodies, type DeliveryItem } from "../domain/delivery";
+import { withoutBodies, type DeliveryItem, type EventRef } from "../domain/delivery";
 import { MAX_ITEMS_PER_GATE } from "../domain/gate";
 import type { DeliveryTarget, FinishedAttempt, GatePlan } from "../durable/subscription/control";
 import { ledgerShardOf, ledgerStub, subscriptionStub, type Env } from "../env";
@@ -75,10 +75,9 @@ async function deliverToSubscription(subscriptionId: string, received: readonly 
       unusedLease = null;
       const { attempted, unsent } = await postAll({ ...plan, target: plan.target }, bodies, invocation);
       const { retries, alerts } = await subscription.finish(plan.leaseId, attempted);
-      const withBodies = (item: DeliveryItem): DeliveryItem => ({ ...item, events: item.events.map((event) => ({ ...event, body: bodies.get(event.id) })) });
       const waitSeconds = plan.send.length > 0 ? 0 : WAIT_SECONDS;
       const followUps: MessageSendRequest<QueueMessage>[] = [
-        ...retries.flatMap(({ item, delaySeconds }) => deliveryMessages(subscriptionId, [withBodies(item)], delaySeconds)),
+        ...retries.flatMap(({ item, delaySeconds }) => deliveryMessages(subscriptionId, [{ ...item, events: withBodies(item, bodies) }], delaySeconds)),
         // By reference: a delivery that waits its turn is not copied again and again with its body.
         ...deliveryMessages(subscriptionId, [...plan.wait, ...unsent, ...overflow].map(withoutBodies), waitSeconds),
         ...opsMessages(alerts, config),
@@ -94,6 +93,11 @@ async function deliverToSubscription(subscriptionId: string, received: readonly 
     });
     for (const message of messages) message.retry({ delaySeconds: WAIT_SECONDS });
   }
+}
+
+/** The delivery's events with their bodies, where known. */
+function withBodies(item: DeliveryItem, bodies: ReadonlyMap<string, string>): EventRef[] {
+  return item.events.map((event) => ({ ...event, body: bodies.get(event.id) }));
 }
 
 /** The same delivery can arrive twice (the queue is at-least-once, the backstop may resend): keep the first of each. */
@@ -140,8 +144,8 @@ async function postAll(
   await Promise.all(
     items.map((item) =>
       share.run(() => slots.run(async () => {
-        const events = item.events.map((event) => ({ ...event, body: bodies.get(event.id) }));
         if (!mayStart()) return void unsent.push(item);
+        const events = withBodies(item, bodies);
         if (!events.every((event): event is LoadedEvent => event.body !== undefined)) {
           // Past its retention the ledger no longer has it: nothing can be sent, and that is nobody's failure.
           return console.error(`delivery ${item.id}: an event body is no longer kept; it cannot be sent`);

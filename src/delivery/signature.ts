@@ -1,4 +1,5 @@
 /** Standard Webhooks signatures (https://www.standardwebhooks.com) with Web Crypto HMAC-SHA256. */
+import { bytesToBase64 } from "../domain/base64";
 
 const SECRET_PREFIX = "whsec_";
 
@@ -27,12 +28,6 @@ export async function signatureHeader(secrets: readonly string[], id: string, ti
     secrets.map(async (secret) => `v1,${bytesToBase64(new Uint8Array(await crypto.subtle.sign("HMAC", await signingKey(secret), content)))}`),
   );
   return signatures.join(" ");
-}
-
-export function bytesToBase64(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary);
 }
 
 function base64ToBytes(base64: string): Uint8Array {

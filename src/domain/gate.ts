@@ -1,4 +1,4 @@
-import { bytesToBase64 } from "../delivery/signature";
+import { bytesToBase64Url } from "./base64";
 import type { DeliveryItem, DeliveryStatus, EventRef, PayloadFormat } from "./delivery";
 
 /**
@@ -57,7 +57,7 @@ export function leaseKeyOf(item: Pick<DeliveryItem, "id" | "round">): string {
 /** The `webhook-id` of a Quiltt batch: the same events in the same order always make the same id. */
 export async function batchIdOf(eventIds: readonly string[]): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(eventIds.join(","))));
-  return `msg_${bytesToBase64(digest).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")}`;
+  return `msg_${bytesToBase64Url(digest)}`;
 }
 
 /** As ingest enqueues it: one event, never attempted, never started over. */

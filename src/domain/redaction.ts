@@ -1,3 +1,4 @@
+import { bytesToBase64 } from "./base64";
 /**
  * Keeps a subscription's credentials out of what Doorbell records about its endpoint's answers. An
  * endpoint may echo what we sent it (a header dump, "invalid token 'abc'", a JSON error with the
@@ -72,20 +73,14 @@ function base64Forms(value: string): string[] {
   for (const offset of [0, 1, 2]) {
     const padded = new Uint8Array(offset + bytes.byteLength);
     padded.set(bytes, offset);
-    const encoded = toBase64(padded);
+    const encoded = bytesToBase64(padded);
     const start = offset === 0 ? 0 : 4; // the first group mixes in bytes that are not ours
     const end = Math.floor(padded.byteLength / 3) * 4; // a partial last group depends on what follows
     const core = encoded.slice(start, end);
     forms.push(core, core.replaceAll("+", "-").replaceAll("/", "_"));
   }
-  forms.push(toBase64(bytes)); // the whole value alone, padding included
+  forms.push(bytesToBase64(bytes)); // the whole value alone, padding included
   return forms;
-}
-
-function toBase64(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary);
 }
 
 function decodeBase64(text: string): string | null {

@@ -170,7 +170,7 @@ export class SubscriptionObject extends DurableObject<Env> {
     if (!settings) return null;
     if (settings.disabledReason) return "disabled";
     const rows = this.deliveries.replayable(since ?? 0, until ?? Number.MAX_SAFE_INTEGER);
-    await this.send(settings.id, this.deliveries.restart(rows, Date.now(), false));
+    await this.send(settings.id, this.deliveries.restart(rows, Date.now()));
     return rows.length;
   }
 
@@ -186,7 +186,7 @@ export class SubscriptionObject extends DurableObject<Env> {
     const row = this.deliveries.ofEvent(event.id);
     // Matched but not attempted yet: its first round is on the queue, and this one supersedes it.
     const started = row ?? { id: event.id, round: 0, events: [event], createdAt: now };
-    await this.send(settings.id, this.deliveries.restart([started], now, row === null));
+    await this.send(settings.id, this.deliveries.restart([started], now));
     return "queued";
   }
 

@@ -128,10 +128,11 @@ export class DeliveryStore {
   }
 
   /** Starts each over in a new round (no attempts yet, due now); the items to enqueue for them. */
-  restart(rows: readonly Pick<DeliveryRow, "id" | "round" | "events" | "createdAt">[], now: number, isNew: boolean): DeliveryItem[] {
+  restart(rows: readonly Pick<DeliveryRow, "id" | "round" | "events" | "createdAt">[], now: number): DeliveryItem[] {
     return rows.map((row) => {
       const next = { ...row, round: row.round + 1, status: "pending" as const, attempts: 0, nextAttemptAt: now };
-      this.put(next, now, isNew);
+      // A batch restarted listed its events when it was first written; a single event needs no list.
+      this.put(next, now, false);
       return nextItemOf(next);
     });
   }

@@ -81,7 +81,8 @@ export function outcomesOf(input: OutcomeInput): Outcomes {
       }
     }
     rows.set(item.id, next);
-    writes.push({ row: next, isNew: !row && !writes.some((write) => write.row.id === item.id) });
+    // `rows` holds what this loop wrote, so a row missing here is written for the first time.
+    writes.push({ row: next, isNew: !row });
   }
 
   const newlyDisabled = disabled !== null && input.health.disabledReason === null;
