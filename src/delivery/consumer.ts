@@ -77,7 +77,9 @@ async function deliverToSubscription(subscriptionId: string, received: readonly 
       const { retries, alerts } = await subscription.finish(plan.leaseId, attempted);
       const waitSeconds = plan.send.length > 0 ? 0 : WAIT_SECONDS;
       const followUps: MessageSendRequest<QueueMessage>[] = [
-        ...retries.flatMap(({ item, delaySeconds }) => deliveryMessages(subscriptionId, [{ ...item, events: withBodies(item, bodies) }], delaySeconds)),
+        // Retries due together share messages: a failing wave is a message or two, not one per delivery.
+        ...[...groupBy(retries, (retry) => retry.delaySeconds)].flatMap(([delaySeconds, due]) =>
+          deliveryMessages(subscriptionId, due.map(({ item }) => ({ ...item, events: withBodies(item, bodies) })), delaySeconds)),
         // By reference: a delivery that waits its turn is not copied again and again with its body.
         ...deliveryMessages(subscriptionId, [...plan.wait, ...unsent, ...overflow].map(withoutBodies), waitSeconds),
         ...opsMessages(alerts, config),

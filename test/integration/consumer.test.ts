@@ -64,3 +64,24 @@ describe("the consumer with more deliveries for one subscription than one plan h
     await eventually(async () => expect((await idsOf()).slice(MAX_ITEMS_PER_GATE)).toEqual([events.at(-1)!.uuid]));
   });
 });
+
+describe("the consumer's retries", () => {
+  it("sends the retries of one wave, due together, on one message", async () => {
+    const name = bucket("consumer-retries");
+    const subscription = await createSubscription({ targetUrl: receiverUrl(name, "status-500"), eventTypes: [CODE] });
+    const events = [makeEvent({ code: CODE }), makeEvent({ code: CODE })];
+    const deliveries = events.map((event) => ({ id: event.uuid, round: 0, attempt: 1, events: [{ id: event.uuid, code: CODE, body: JSON.stringify(event) }] }));
+    const sent: MessageSendRequest<QueueMessage>[] = [];
+    const recordingQueue = {
+      sendBatch: (messages: MessageSendRequest<QueueMessage>[]) => (sent.push(...messages), env.DELIVERIES.sendBatch(messages)),
+    } as unknown as Env["DELIVERIES"];
+
+    expect((await consume({ type: "delivery", subscriptionId: subscription.id, deliveries }, { DELIVERIES: recordingQueue })).explicitAcks).toEqual(["delivery-message"]);
+    expect(await received(name)).toHaveLength(2);
+    const retries = sent.filter((message) => message.body.type === "delivery");
+    expect(retries).toHaveLength(1);
+    expect(retries[0]?.delaySeconds).toBe(Number(env.RETRY_DELAY_SECONDS));
+    const [retry] = retries.map((message) => message.body as DeliveryMessage);
+    expect(retry?.deliveries.map(({ id, attempt }) => [id, attempt]).sort()).toEqual(events.map((event) => [event.uuid, 2]).sort());
+  });
+});
