@@ -82,7 +82,7 @@ async function deliverToSubscription(subscriptionId: string, received: readonly 
           deliveryMessages(subscriptionId, due.map(({ item }) => ({ ...item, events: withBodies(item, bodies) })), delaySeconds)),
         // By reference: a delivery that waits its turn is not copied again and again with its body.
         ...deliveryMessages(subscriptionId, [...plan.wait, ...unsent, ...overflow].map(withoutBodies), waitSeconds),
-        ...opsMessages(alerts, config),
+        ...opsMessages(alerts),
       ];
       if (followUps.length > 0) await sendAll(env.DELIVERIES, followUps);
     }
@@ -165,8 +165,8 @@ async function postAll(
   return { attempted, unsent };
 }
 
-function opsMessages(alerts: readonly OpsMessage["event"][], config: Config): MessageSendRequest<QueueMessage>[] {
-  if (!config.opsWebhookUrl) return [];
+/** `finish` returns alerts only when OPS_WEBHOOK_URL is set. */
+function opsMessages(alerts: readonly OpsMessage["event"][]): MessageSendRequest<QueueMessage>[] {
   const at = new Date().toISOString();
   return alerts.map((event) => ({ body: { type: "ops", id: `ops_${crypto.randomUUID()}`, at, event } }));
 }

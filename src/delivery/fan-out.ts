@@ -31,6 +31,7 @@ export async function fanOut(env: Env, events: readonly IngestedEvent[]): Promis
     ),
   );
   const recorded = new Set(recordedPerShard.flatMap((result) => (result.status === "fulfilled" ? result.value : [])));
+  const fresh = events.filter((event) => recorded.has(event.id));
   // Nothing may stay recorded behind a 503 (the backstop would deliver it): take back what the shards recorded.
   const withdrawAll = () =>
     Promise.allSettled(
@@ -40,7 +41,6 @@ export async function fanOut(env: Env, events: readonly IngestedEvent[]): Promis
   try {
     const refused = recordedPerShard.find((result) => result.status === "rejected");
     if (refused) throw refused.reason;
-    const fresh = events.filter((event) => recorded.has(event.id));
     const owed = groupBy(
       fresh.flatMap((event) => subscribersOfEvent(event).map((subscriptionId) => ({ subscriptionId, event }))),
       (pair) => pair.subscriptionId,
@@ -55,7 +55,7 @@ export async function fanOut(env: Env, events: readonly IngestedEvent[]): Promis
   }
 
   return {
-    accepted: events.filter((event) => recorded.has(event.id)).map((event) => event.id),
+    accepted: fresh.map((event) => event.id),
     duplicates: events.filter((event) => !recorded.has(event.id)).map((event) => event.id),
   };
 }
