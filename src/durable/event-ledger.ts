@@ -5,6 +5,7 @@ import type { Env } from "../env";
 import { faults } from "../faults";
 import { Backstop } from "./ledger/backstop";
 import { EventStore, type LedgerEntry } from "./ledger/event-store";
+import { Retention } from "./ledger/retention";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Where a failing sweep's alarm is left: the backstop is tried again this soon, never dropped. */
@@ -18,8 +19,8 @@ const SWEEP_RETRY_MS = 10_000;
 export class EventLedger extends DurableObject<Env> {
   private readonly events: EventStore;
   private readonly backstop: Backstop;
+  private readonly retention: Retention;
   private readonly graceMs: number;
-  private readonly retentionMs: number;
   /** When the alarm is set for, once known (undefined: not read yet); saves a storage read per ingest. */
   private alarmAt: number | null | undefined;
 
@@ -27,9 +28,9 @@ export class EventLedger extends DurableObject<Env> {
     super(ctx, env);
     const config = configOf(env);
     this.graceMs = config.redeliveryGraceSeconds * 1000;
-    this.retentionMs = config.eventRetentionDays * DAY_MS;
     this.events = new EventStore(ctx.storage.sql);
     this.backstop = new Backstop(ctx.storage.sql, this.events, env, this.graceMs);
+    this.retention = new Retention(this.events, env, config.eventRetentionDays * DAY_MS);
   }
 
   /**
@@ -63,15 +64,14 @@ export class EventLedger extends DurableObject<Env> {
     const now = Date.now();
     await this.setAlarm(now + SWEEP_RETRY_MS);
     let sweepAt: number | null;
+    let pruneAt: number | null;
     try {
       sweepAt = await this.backstop.sweep(now);
+      pruneAt = await this.retention.prune(now, this.backstop.settled());
     } catch (error) {
-      console.error("backstop: the sweep failed; it runs again shortly", error);
+      console.error("ledger: the backstop or pruning failed; both run again shortly", error);
       return;
     }
-    this.events.prune(now - this.retentionMs);
-    const oldest = this.events.oldest();
-    const pruneAt = oldest === null ? null : Math.max(oldest + this.retentionMs, now + DAY_MS / 24);
     const next = Math.min(sweepAt ?? Number.POSITIVE_INFINITY, pruneAt ?? Number.POSITIVE_INFINITY);
     if (Number.isFinite(next)) await this.setAlarm(next);
     else {

@@ -144,6 +144,16 @@ export class SubscriptionObject extends DurableObject<Env> {
     return { resend: decision.resend, unsettled: decision.unsettled, nextCheckAt: decision.nextCheckAt };
   }
 
+  /**
+   * Of these events, past their retention, those whose bodies the ledger must keep: their delivery is
+   * owed or held. A removed subscription sends nothing more, so needs none.
+   */
+  stillNeeded(eventIds: readonly string[]): string[] {
+    const settings = this.settings.stored();
+    if (!settings || settings.deletedAt !== null) return [];
+    return this.deliveries.stillOwedOrHeld(eventIds);
+  }
+
 
   /**
    * The delivery that carries this event (its own, or its Quiltt batch); null when there never was

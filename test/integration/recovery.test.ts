@@ -391,3 +391,67 @@ describe("backstop", () => {
     expect(await requestsFor(name, event.uuid)).toHaveLength(1);
   });
 });
+
+describe("retention", () => {
+  const DAY_MS = 24 * 60 * 60 * 1000;
+  const ledgerOf = (uuid: string) => ledgerStub(env, ledgerShardOf(uuid));
+
+  /** As if accepted eight days ago: past EVENT_RETENTION_DAYS (7) and the grace period. Then the shard's alarm (backstop, prune) runs. */
+  async function expireAndPrune(uuid: string): Promise<void> {
+    await runInDurableObject(ledgerOf(uuid), (_, state) => {
+      state.storage.sql.exec("UPDATE events SET received_at = received_at - ? WHERE id = ?", 8 * DAY_MS, uuid);
+    });
+    expect(await runDurableObjectAlarm(ledgerOf(uuid))).toBe(true);
+  }
+
+  const keptRecheckOf = (uuid: string) =>
+    runInDurableObject(ledgerOf(uuid), (_, state) =>
+      state.storage.sql.exec<{ recheck_at: number }>("SELECT recheck_at FROM kept WHERE id = ?", uuid).toArray()[0]?.recheck_at ?? null);
+
+  it("forgets a delivered event past the retention", async () => {
+    const name = bucket("retention-delivered");
+    const subscription = await subscribe({ targetUrl: receiverUrl(name) });
+    const event = newEvent();
+    expect((await ingest(event)).status).toBe(202);
+    await eventually(async () => expect(await deliveryOf(event.uuid, subscription.id)).toEqual({ status: "delivered", attempts: 1 }));
+
+    await expireAndPrune(event.uuid);
+    expect((await api(`/v1/events/${event.uuid}`)).status).toBe(404);
+    expect(await keptRecheckOf(event.uuid)).toBeNull();
+  });
+
+  it("keeps the body of a delivery held past the retention, replays it whole, then forgets it", async () => {
+    const name = bucket("retention-held");
+    const subscription = await subscribe({ targetUrl: receiverUrl(name), disabled: true });
+    const event = newEvent();
+    expect((await ingest(event)).status).toBe(202);
+    await recorded(event.uuid, subscription.id);
+
+    await expireAndPrune(event.uuid);
+    expect(await deliveryOf(event.uuid, subscription.id)).toEqual({ status: "held", attempts: 0 });
+    expect(await keptRecheckOf(event.uuid)).toBeGreaterThan(Date.now() + DAY_MS / 2);
+
+    await patch(subscription.id, { disabled: false });
+    await expectQueued(await post(`/v1/webhooks/subscriptions/${subscription.id}/replay`), 1);
+    await eventually(async () => expect(await deliveryOf(event.uuid, subscription.id)).toEqual({ status: "delivered", attempts: 1 }));
+    const [request] = await requestsFor(name, event.uuid);
+    expect(JSON.parse(request?.body ?? "null")).toMatchObject({ uuid: event.uuid });
+
+    // Asked again when its recheck is due: delivered now, so forgotten.
+    await runInDurableObject(ledgerOf(event.uuid), (_, state) => state.storage.sql.exec("UPDATE kept SET recheck_at = 0 WHERE id = ?", event.uuid));
+    expect(await runDurableObjectAlarm(ledgerOf(event.uuid))).toBe(true);
+    expect((await api(`/v1/events/${event.uuid}`)).status).toBe(404);
+  });
+
+  it("keeps the body of a delivery still owed under a backlog past the retention", async () => {
+    const name = bucket("retention-owed");
+    const subscription = await subscribe({ targetUrl: receiverUrl(name, "status-500") });
+    const event = newEvent();
+    expect((await ingest(event)).status).toBe(202);
+    await eventually(async () => expect(await deliveryOf(event.uuid, subscription.id)).toEqual({ status: "retrying", attempts: 1 }));
+
+    await expireAndPrune(event.uuid);
+    expect((await api(`/v1/events/${event.uuid}`)).status).toBe(200);
+    expect(await deliveryOf(event.uuid, subscription.id)).toMatchObject({ status: "retrying" });
+  });
+});

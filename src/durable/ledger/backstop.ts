@@ -10,7 +10,7 @@ const MORE_TO_SWEEP_MS = 1_000;
 const LONGEST_WAIT_MS = 5 * 60 * 1000;
 
 /** Where the last sweep stopped: everything accepted up to here is settled. */
-type Watermark = {
+export type Watermark = {
   readonly at: number;
   readonly id: string;
 };
@@ -37,6 +37,11 @@ export class Backstop {
   ) {
     sql.exec("CREATE TABLE IF NOT EXISTS backstop (singleton INTEGER PRIMARY KEY CHECK (singleton = 1), at INTEGER NOT NULL, id TEXT NOT NULL)");
     this.watermark = sql.exec<Watermark>("SELECT at, id FROM backstop").toArray()[0] ?? { at: 0, id: "" };
+  }
+
+  /** Everything accepted up to here (by time, then id) is settled. */
+  settled(): Watermark {
+    return this.watermark;
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { DeliveryItem, DeliveryStatus, EventRef } from "../../domain/delivery";
+import { forEachChunk } from "../sql-chunks";
 
 /**
  * The `delivery` table: one row per delivery once something happened to it (an attempt, a hold, a
@@ -17,9 +18,6 @@ CREATE TABLE IF NOT EXISTS delivery (
 CREATE INDEX IF NOT EXISTS delivery_unsettled ON delivery (status, created_at) WHERE status <> 'delivered';
 CREATE TABLE IF NOT EXISTS batch_event (event_id TEXT PRIMARY KEY, delivery_id TEXT NOT NULL) WITHOUT ROWID;
 `;
-
-/** Cloudflare's limit on bound parameters per SQL statement. */
-const MAX_BOUND_PARAMETERS = 100;
 
 export interface DeliveryRow {
   readonly id: string;
@@ -82,11 +80,9 @@ export class DeliveryStore {
   /** The rows of these deliveries that exist, by id (one query per 100 ids). */
   getAll(ids: readonly string[]): Map<string, DeliveryRow> {
     const rows = new Map<string, DeliveryRow>();
-    for (let start = 0; start < ids.length; start += MAX_BOUND_PARAMETERS) {
-      const chunk = ids.slice(start, start + MAX_BOUND_PARAMETERS);
-      const found = this.sql.exec<Row>(`SELECT * FROM delivery WHERE id IN (${chunk.map(() => "?").join(", ")})`, ...chunk);
-      for (const row of found) rows.set(row.id, rowOf(row));
-    }
+    forEachChunk(ids, (chunk, placeholders) => {
+      for (const row of this.sql.exec<Row>(`SELECT * FROM delivery WHERE id IN (${placeholders})`, ...chunk)) rows.set(row.id, rowOf(row));
+    });
     return rows;
   }
 
@@ -96,6 +92,14 @@ export class DeliveryStore {
     if (own) return own;
     const batch = this.sql.exec<{ delivery_id: string }>("SELECT delivery_id FROM batch_event WHERE event_id = ?", eventId).toArray()[0];
     return batch ? this.get(batch.delivery_id) : null;
+  }
+
+  /** Of these events, those whose delivery is not settled: owed (pending, retrying) or held. */
+  stillOwedOrHeld(eventIds: readonly string[]): string[] {
+    return eventIds.filter((id) => {
+      const status = this.ofEvent(id)?.status;
+      return status === "pending" || status === "retrying" || status === "held";
+    });
   }
 
   /**

@@ -1,0 +1,53 @@
+import { groupBy } from "../../domain/collections";
+import { subscriptionStub, type Env } from "../../env";
+import type { EventStore, ExpiredEvent } from "./event-store";
+
+/** Events looked at per prune; a shard with more prunes again a second later. */
+const EVENTS_PER_PRUNE = 1_000;
+const MORE_TO_PRUNE_MS = 1_000;
+/** An event kept past its retention is asked about again this much later. */
+const RECHECK_MS = 24 * 60 * 60 * 1000;
+/** However soon something expires, prunes are at least this far apart. */
+const MIN_PRUNE_GAP_MS = 60 * 60 * 1000;
+
+/**
+ * Forgets events past the retention, except those a subscription still needs: a delivery held while it
+ * is disabled ("kept for replay, never dropped") or still owed under a backlog keeps its body, or it
+ * could never be sent. It only looks at events the backstop has seen settled, so that an event with
+ * no delivery row yet is never taken for one whose row was already pruned.
+ */
+export class Retention {
+  constructor(
+    private readonly events: EventStore,
+    private readonly env: Env,
+    private readonly retentionMs: number,
+  ) {}
+
+  /** One prune; returns when to prune next, or null when nothing is kept. */
+  async prune(now: number, settled: { at: number; id: string }): Promise<number | null> {
+    const expired = this.events.expired(now - this.retentionMs, settled, now, EVENTS_PER_PRUNE);
+    const needed = await this.stillNeeded(expired);
+    this.events.keep([...needed], now + RECHECK_MS);
+    this.events.delete(expired.filter((event) => !needed.has(event.id)).map((event) => event.id));
+    if (expired.length === EVENTS_PER_PRUNE) return now + MORE_TO_PRUNE_MS;
+    const next = this.events.nextExpiry(this.retentionMs);
+    return next === null ? null : Math.max(next, now + MIN_PRUNE_GAP_MS);
+  }
+
+  /** One call per subscription; one that cannot answer keeps all its events, to be asked again. */
+  private async stillNeeded(expired: readonly ExpiredEvent[]): Promise<Set<string>> {
+    const pairs = expired.flatMap((event) => event.subscriptionIds.map((subscriptionId) => ({ subscriptionId, id: event.id })));
+    const answers = await Promise.all(
+      [...groupBy(pairs, (pair) => pair.subscriptionId)].map(async ([subscriptionId, group]) => {
+        const ids = group.map((pair) => pair.id);
+        try {
+          return await subscriptionStub(this.env, subscriptionId).stillNeeded(ids);
+        } catch (error) {
+          console.error(`retention: asking subscription ${subscriptionId} which events it still needs failed; they are kept`, error);
+          return ids;
+        }
+      }),
+    );
+    return new Set(answers.flat());
+  }
+}
