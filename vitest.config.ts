@@ -23,6 +23,8 @@ export default defineConfig({
                 INGEST_TOKEN: TEST_INGEST_TOKEN,
                 RETRY_DELAY_SECONDS: "1",
                 REDELIVERY_GRACE_SECONDS: "30",
+                // Small enough that a test reaches it (attempt-log.test.ts), large enough that no other test does.
+                MAX_LOGGED_ATTEMPTS: "5000",
                 ALLOW_HTTP_TARGETS: "true",
                 ALLOW_PRIVATE_TARGETS: "true",
                 TEST_RECEIVER_URL: inject("receiverUrl"),

@@ -12,6 +12,8 @@ export interface Config {
   readonly redeliveryGraceSeconds: number;
   /** How long accepted events (and finished deliveries, and attempts) are kept. */
   readonly eventRetentionDays: number;
+  /** Attempts a subscription keeps in its log whatever the retention; a delivery settled before the oldest is forgotten with them. */
+  readonly maxLoggedAttempts: number;
   /** POSTs one consumer invocation keeps open at once: Cloudflare opens at most 6 connections per invocation, and a POST queued behind them would wait on its own timeout's clock. */
   readonly connectionsPerInvocation: number;
   readonly targetPolicy: TargetPolicy;
@@ -108,6 +110,7 @@ export function parseConfig(vars: RawVars): Config {
     disableAfterFailures: integer(vars, "DISABLE_AFTER_FAILURES", 3, 1, 1000),
     redeliveryGraceSeconds: integer(vars, "REDELIVERY_GRACE_SECONDS", 30, 1, 24 * 60 * 60),
     eventRetentionDays: integer(vars, "EVENT_RETENTION_DAYS", 7, 1, 90),
+    maxLoggedAttempts: integer(vars, "MAX_LOGGED_ATTEMPTS", 1_000_000, 1_000, 20_000_000),
     connectionsPerInvocation: integer(vars, "CONNECTIONS_PER_INVOCATION", 6, 1, 1000),
     targetPolicy: { allowHttp: flag(vars, "ALLOW_HTTP_TARGETS"), allowPrivate },
     opsWebhookUrl: optionalUrl(vars, "OPS_WEBHOOK_URL"),

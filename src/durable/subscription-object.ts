@@ -30,15 +30,15 @@ export class SubscriptionObject extends DurableObject<Env> {
   private readonly log: AttemptLog;
   private readonly leases = new Leases();
   private readonly backstop = new Backstop();
-  /** Whether this instance has made sure the retention alarm is set. */
-  private alarmChecked = false;
+  /** When the pruning alarm is set for, once known (undefined: not read yet). */
+  private alarmAt: number | null | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.config = configOf(env);
     this.settings = new SettingsStore(ctx.storage.sql);
     this.deliveries = new DeliveryStore(ctx.storage.sql);
-    this.log = new AttemptLog(ctx.storage);
+    this.log = new AttemptLog(ctx.storage, this.config.maxLoggedAttempts);
   }
 
 
@@ -125,7 +125,7 @@ export class SubscriptionObject extends DurableObject<Env> {
     for (const { row, isNew } of outcomes.writes) this.deliveries.put(row, now, isNew);
     this.settings.recordHealth(outcomes.health.consecutiveFailures, outcomes.health.disabledReason, now);
     if (outcomes.newlyDisabled) this.deliveries.holdOwed(now);
-    await this.ensureAlarm();
+    await this.ensureAlarm(this.log.outgrown());
     return { retries: outcomes.retries, alerts: this.config.opsWebhookUrl ? outcomes.alerts : [] };
   }
 
@@ -158,15 +158,17 @@ export class SubscriptionObject extends DurableObject<Env> {
   /**
    * The delivery that carries this event (its own, or its Quiltt batch); null when there never was
    * a subscription here. The caller knows the event matched: with no row yet (not attempted), it is
-   * pending, or held while the subscription is disabled, and `deliveryId` is null.
+   * pending, or held while the subscription is disabled, and `deliveryId` is null; accepted before the
+   * rows this subscription dropped early (`acceptedAt`, ms, when known), it is forgotten.
    */
-  deliveryOf(eventId: string): DeliveryView | null {
+  deliveryOf(eventId: string, acceptedAt?: number): DeliveryView | null {
     const settings = this.settings.stored();
     if (!settings) return null;
     const row = this.deliveries.ofEvent(eventId);
     const deleted = settings.deletedAt !== null;
     if (row) return viewOfDelivery(row, deleted);
-    const status = settings.disabledReason ? "held" : "pending";
+    const forgottenBefore = this.deliveries.forgottenBefore();
+    const status = forgottenBefore !== null && acceptedAt !== undefined && acceptedAt < forgottenBefore ? "forgotten" : settings.disabledReason ? "held" : "pending";
     return { status, attempts: 0, nextAttemptAt: null, deliveryId: null, subscriptionDeleted: deleted };
   }
 
@@ -213,25 +215,30 @@ export class SubscriptionObject extends DurableObject<Env> {
 
 
   /**
-   * Daily: forgets delivered and failed deliveries and attempts past the retention, and caps the log.
-   * Set again first, so that a failing prune cannot stop it.
+   * Daily, and as soon as the log outgrows its cap: forgets attempts past the retention or the cap, and
+   * the delivered and failed deliveries settled before the oldest attempt kept. Set again first, so that a
+   * failing prune cannot stop it.
    */
   override async alarm(): Promise<void> {
     const now = Date.now();
     await this.ctx.storage.setAlarm(now + DAY_MS);
+    this.alarmAt = now + DAY_MS;
     try {
       const horizon = now - this.config.eventRetentionDays * DAY_MS;
-      this.deliveries.prune(horizon);
-      this.log.prune(horizon);
+      this.deliveries.prune(horizon, this.log.prune(horizon));
     } catch (error) {
       console.error(`subscription ${this.settings.stored()?.id ?? "?"}: pruning failed`, error);
     }
   }
 
-  private async ensureAlarm(): Promise<void> {
-    if (this.alarmChecked) return;
-    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + DAY_MS);
-    this.alarmChecked = true;
+  /** Makes sure the daily prune is set, or brings it forward to now. */
+  private async ensureAlarm(now = false): Promise<void> {
+    if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
+    const at = now ? Date.now() : (this.alarmAt ?? Date.now() + DAY_MS);
+    if (this.alarmAt === null || at < this.alarmAt) {
+      await this.ctx.storage.setAlarm(at);
+      this.alarmAt = at;
+    }
   }
 
   private async send(subscriptionId: string, items: readonly DeliveryItem[]): Promise<void> {

@@ -16,8 +16,8 @@ CREATE TABLE IF NOT EXISTS attempt_batch (
 
 /** Characters of a response body kept in the log. */
 const MAX_ERROR_LENGTH = 512;
-/** Attempts kept whatever the retention, so that one object's storage stays bounded (~230 bytes each, as JSON). */
-export const MAX_LOGGED_ATTEMPTS = 1_000_000;
+/** The log may outgrow its cap by this share before it asks to be pruned early. */
+const GROWTH_BEFORE_PRUNE = 0.1;
 
 export interface AttemptView {
   /** The first event of the delivery. */
@@ -51,9 +51,11 @@ type OldRow = {
 
 export class AttemptLog {
   private readonly sql: SqlStorage;
+  /** Attempts logged by this instance since it last pruned (in memory: a new instance starts again at 0, and the daily prune still runs). */
+  private loggedSincePrune = 0;
 
-  /** `maxAttempts`: the cap pruning keeps to (tests lower it). */
-  constructor(storage: DurableObjectStorage, private readonly maxAttempts = MAX_LOGGED_ATTEMPTS) {
+  /** `maxAttempts`: the cap pruning keeps to, so that one object's storage stays bounded (~230 bytes an attempt, as JSON). */
+  constructor(storage: DurableObjectStorage, private readonly maxAttempts: number) {
     this.sql = storage.sql;
     this.sql.exec(SCHEMA);
     // All or nothing: a move cut short would be moved again, twice logged.
@@ -62,6 +64,7 @@ export class AttemptLog {
 
   /** Logs the attempts of one `finish`, in their order: one row, more only past a row's capacity. */
   appendAll(attempts: readonly FinishedAttempt[]): void {
+    this.loggedSincePrune += attempts.length;
     this.write(
       attempts.map(({ item, result }) => ({
         deliveryId: item.id, eventIds: item.events.map((event) => event.id), eventCode: item.events[0]?.code ?? "", attempt: item.attempt,
@@ -95,21 +98,30 @@ export class AttemptLog {
     for (const { entry } of this.newestEntries(null)) yield entry;
   }
 
-  /**
-   * Forgets the rows whose newest attempt is before `horizon`, up to the first that is not, then the
-   * oldest rows past `maxAttempts`; reads from the oldest end only.
-   */
-  prune(horizon: number): void {
-    this.dropRowsBefore("newest_at >= ?", horizon);
-    const newest = this.sql.exec<{ end: number }>("SELECT logged_before + count AS end FROM attempt_batch ORDER BY seq DESC LIMIT 1").toArray()[0];
-    if (newest) this.dropRowsBefore("logged_before >= ?", newest.end - this.maxAttempts);
+  /** Whether the log has grown well past its cap since this instance last pruned it: time to prune, not to wait for the day. */
+  outgrown(): boolean {
+    return this.loggedSincePrune >= this.maxAttempts * GROWTH_BEFORE_PRUNE;
   }
 
-  /** Deletes the rows before the oldest one that meets `keep` (every row when none does). */
-  private dropRowsBefore(keep: string, value: number): void {
+  /**
+   * Forgets the rows whose newest attempt is before `horizon`, up to the first that is not, then the
+   * oldest rows past `maxAttempts`; reads from the oldest end only. Returns, when the cap dropped rows,
+   * the newest attempt time of the oldest row kept: what was recorded before it is no longer in the log.
+   */
+  prune(horizon: number): number | null {
+    this.loggedSincePrune = 0;
+    this.dropRowsBefore("newest_at >= ?", horizon);
+    const newest = this.sql.exec<{ end: number }>("SELECT logged_before + count AS end FROM attempt_batch ORDER BY seq DESC LIMIT 1").toArray()[0];
+    if (!newest || !this.dropRowsBefore("logged_before >= ?", newest.end - this.maxAttempts)) return null;
+    // A row holds fewer attempts than any cap, so the newest row is always kept.
+    return this.sql.exec<{ newest_at: number }>("SELECT newest_at FROM attempt_batch ORDER BY seq LIMIT 1").toArray()[0]?.newest_at ?? null;
+  }
+
+  /** Deletes the rows before the oldest one that meets `keep` (every row when none does); whether it deleted any. */
+  private dropRowsBefore(keep: string, value: number): boolean {
     const kept = this.sql.exec<{ seq: number }>(`SELECT seq FROM attempt_batch WHERE ${keep} ORDER BY seq LIMIT 1`, value).toArray()[0];
-    if (kept) this.sql.exec("DELETE FROM attempt_batch WHERE seq < ?", kept.seq);
-    else this.sql.exec("DELETE FROM attempt_batch");
+    const deleted = kept ? this.sql.exec("DELETE FROM attempt_batch WHERE seq < ?", kept.seq) : this.sql.exec("DELETE FROM attempt_batch");
+    return deleted.rowsWritten > 0;
   }
 
   /** Attempts newest first, each with its cursor, from just before the cursor `before` (or the newest). */
