@@ -146,12 +146,12 @@ export class SubscriptionObject extends DurableObject<Env> {
 
   /**
    * Of these events, past their retention, those whose bodies the ledger must keep: their delivery is
-   * owed or held. A removed subscription sends nothing more, so needs none.
+   * owed, held, or failed and still replayable. A removed subscription sends nothing more, so needs none.
    */
   stillNeeded(eventIds: readonly string[]): string[] {
     const settings = this.settings.stored();
     if (!settings || settings.deletedAt !== null) return [];
-    return this.deliveries.stillOwedOrHeld(eventIds);
+    return this.deliveries.stillSendable(eventIds);
   }
 
 

@@ -71,10 +71,26 @@ async function expectConflict(response: Response): Promise<void> {
   expect(await response.json()).toMatchObject({ error: "conflict" });
 }
 
+const DAY_MS = 24 * 60 * 60 * 1000;
+const ledgerOf = (uuid: string) => ledgerStub(env, ledgerShardOf(uuid));
+
+/** As if accepted eight days ago: past EVENT_RETENTION_DAYS (7) and the grace period. Then the shard's alarm (backstop, prune) runs. */
+async function expireAndPrune(uuid: string): Promise<void> {
+  await runInDurableObject(ledgerOf(uuid), (_, state) => {
+    state.storage.sql.exec("UPDATE events SET received_at = received_at - ? WHERE id = ?", 8 * DAY_MS, uuid);
+  });
+  expect(await runDurableObjectAlarm(ledgerOf(uuid))).toBe(true);
+}
+
+/** When the ledger asks again about an event it keeps past the retention; null when it does not keep it. */
+const keptRecheckOf = (uuid: string) =>
+  runInDurableObject(ledgerOf(uuid), (_, state) =>
+    state.storage.sql.exec<{ recheck_at: number }>("SELECT recheck_at FROM kept WHERE id = ?", uuid).toArray()[0]?.recheck_at ?? null);
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("replay", () => {
-  it("re-enqueues failed deliveries once re-enabled, with fresh attempts and the same webhook-id", async () => {
+  it("re-enqueues failed deliveries once re-enabled, with fresh attempts and the same webhook-id, even past the retention", async () => {
     const failing = bucket("replay-failing");
     const subscription = await subscribe({ targetUrl: receiverUrl(failing, "status-500") });
     const event = newEvent();
@@ -84,6 +100,9 @@ describe("replay", () => {
     await eventually(async () => expect(await deliveryOf(event.uuid, subscription.id)).toEqual({ status: "failed", attempts: 3 }));
     expect(await getSubscription(subscription.id)).toMatchObject({ disabled: true, disabledReason: "failures" });
     await expectConflict(await post(`/v1/webhooks/subscriptions/${subscription.id}/replay`));
+    // Its row is kept, so the ledger keeps its body for the replay.
+    await expireAndPrune(event.uuid);
+    expect(await keptRecheckOf(event.uuid)).not.toBeNull();
 
     const healthy = bucket("replay-healthy");
     await patch(subscription.id, { disabled: false, targetUrl: receiverUrl(healthy) });
@@ -339,7 +358,6 @@ describe("endpoint answers that change the schedule", () => {
 
 describe("backstop", () => {
   const HOUR_MS = 60 * 60 * 1000;
-  const ledgerOf = (uuid: string) => ledgerStub(env, ledgerShardOf(uuid));
 
   /** As if the events had been accepted an hour ago: past the grace period (REDELIVERY_GRACE_SECONDS is 30 in tests). */
   async function acceptedAnHourAgo(...uuids: string[]): Promise<void> {
@@ -393,20 +411,6 @@ describe("backstop", () => {
 });
 
 describe("retention", () => {
-  const DAY_MS = 24 * 60 * 60 * 1000;
-  const ledgerOf = (uuid: string) => ledgerStub(env, ledgerShardOf(uuid));
-
-  /** As if accepted eight days ago: past EVENT_RETENTION_DAYS (7) and the grace period. Then the shard's alarm (backstop, prune) runs. */
-  async function expireAndPrune(uuid: string): Promise<void> {
-    await runInDurableObject(ledgerOf(uuid), (_, state) => {
-      state.storage.sql.exec("UPDATE events SET received_at = received_at - ? WHERE id = ?", 8 * DAY_MS, uuid);
-    });
-    expect(await runDurableObjectAlarm(ledgerOf(uuid))).toBe(true);
-  }
-
-  const keptRecheckOf = (uuid: string) =>
-    runInDurableObject(ledgerOf(uuid), (_, state) =>
-      state.storage.sql.exec<{ recheck_at: number }>("SELECT recheck_at FROM kept WHERE id = ?", uuid).toArray()[0]?.recheck_at ?? null);
 
   it("forgets a delivered event past the retention", async () => {
     const name = bucket("retention-delivered");

@@ -12,8 +12,8 @@ const MIN_PRUNE_GAP_MS = 60 * 60 * 1000;
 
 /**
  * Forgets events past the retention, except those a subscription still needs: a delivery held while it
- * is disabled ("kept for replay, never dropped") or still owed under a backlog keeps its body, or it
- * could never be sent. It only looks at events the backstop has seen settled, so that an event with
+ * is disabled ("kept for replay, never dropped"), still owed under a backlog, or failed and replayable
+ * while the subscription keeps its row, keeps its body, or it could never be sent. It only looks at events the backstop has seen settled, so that an event with
  * no delivery row yet is never taken for one whose row was already pruned.
  */
 export class Retention {

@@ -96,11 +96,11 @@ export class DeliveryStore {
     return batch ? this.get(batch.delivery_id) : null;
   }
 
-  /** Of these events, those whose delivery is not settled: owed (pending, retrying) or held. */
-  stillOwedOrHeld(eventIds: readonly string[]): string[] {
+  /** Of these events, those whose delivery may still be sent: owed (pending, retrying), held, or failed (replayable while its row is kept). */
+  stillSendable(eventIds: readonly string[]): string[] {
     return eventIds.filter((id) => {
       const status = this.ofEvent(id)?.status;
-      return status === "pending" || status === "retrying" || status === "held";
+      return status !== undefined && status !== "delivered";
     });
   }
 
