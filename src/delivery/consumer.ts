@@ -73,8 +73,8 @@ async function deliverToSubscription(subscriptionId: string, received: readonly 
       unusedLease = plan.leaseId;
       await loadMissingBodies(env, plan.send, bodies);
       unusedLease = null;
-      const { attempted, unsent } = await postAll({ ...plan, target: plan.target }, bodies, invocation);
-      const { retries, alerts } = await subscription.finish(plan.leaseId, attempted);
+      const { attempted, unsent, expired } = await postAll({ ...plan, target: plan.target }, bodies, invocation);
+      const { retries, alerts } = await subscription.finish(plan.leaseId, attempted, expired);
       const waitSeconds = plan.send.length > 0 ? 0 : WAIT_SECONDS;
       const followUps: MessageSendRequest<QueueMessage>[] = [
         // Retries due together share messages: a failing wave is a message or two, not one per delivery.
@@ -134,7 +134,7 @@ async function postAll(
   { target, send: items, slots: shareSlots, failuresBeforeDisable }: GatePlan & { target: DeliveryTarget },
   bodies: ReadonlyMap<string, string>,
   { config, slots }: Invocation,
-): Promise<{ attempted: FinishedAttempt[]; unsent: DeliveryItem[] }> {
+): Promise<{ attempted: FinishedAttempt[]; unsent: DeliveryItem[]; expired: DeliveryItem[] }> {
   const share = new Slots(shareSlots);
   let failures = 0;
   let gone = false;
@@ -143,6 +143,7 @@ async function postAll(
     !gone && failures < failuresBeforeDisable && (failures === 0 || shareSlots === 1) && Date.now() < stopStartingAt;
   const attempted: FinishedAttempt[] = [];
   const unsent: DeliveryItem[] = [];
+  const expired: DeliveryItem[] = [];
   await Promise.all(
     items.map((item) =>
       share.run(() => slots.run(async () => {
@@ -150,7 +151,8 @@ async function postAll(
         const events = withBodies(item, bodies);
         if (!events.every((event): event is LoadedEvent => event.body !== undefined)) {
           // Past its retention the ledger no longer has it: nothing can be sent, and that is nobody's failure.
-          return console.error(`delivery ${item.id}: an event body is no longer kept; it cannot be sent`);
+          console.error(`delivery ${item.id}: an event body is no longer kept; it cannot be sent, and is recorded as failed`);
+          return void expired.push(withoutBodies(item));
         }
         const result = await attemptDelivery({
           target, messageId: item.id, body: payloadOf(target.format, { id: item.id, events }, config.quilttEnvironment),
@@ -162,7 +164,7 @@ async function postAll(
       })),
     ),
   );
-  return { attempted, unsent };
+  return { attempted, unsent, expired };
 }
 
 /** `finish` returns alerts only when OPS_WEBHOOK_URL is set. */

@@ -108,17 +108,18 @@ export class SubscriptionObject extends DurableObject<Env> {
 
   /**
    * Records the attempts made under a lease, in one go, and releases it: the log, each delivery's
-   * state, the endpoint's health; returns the retries and alerts to enqueue.
+   * state, the endpoint's health; `expired`, deliveries that could not be sent (an event body past its
+   * retention), are failed. Returns the retries and alerts to enqueue.
    */
-  async finish(leaseId: string, attempts: readonly FinishedAttempt[]): Promise<FinishResult> {
+  async finish(leaseId: string, attempts: readonly FinishedAttempt[], expired: readonly DeliveryItem[] = []): Promise<FinishResult> {
     this.failIfInjected();
     this.leases.release(leaseId);
     const settings = this.settings.stored();
-    if (!settings || attempts.length === 0) return { retries: [], alerts: [] };
+    if (!settings || attempts.length + expired.length === 0) return { retries: [], alerts: [] };
     const now = Date.now();
-    const rows = this.deliveries.getAll(attempts.map(({ item }) => item.id));
+    const rows = this.deliveries.getAll([...attempts.map(({ item }) => item.id), ...expired.map((item) => item.id)]);
     const outcomes = outcomesOf({
-      subscriptionId: settings.id, deleted: settings.deletedAt !== null, health: settings, attempts, rows,
+      subscriptionId: settings.id, deleted: settings.deletedAt !== null, health: settings, attempts, expired, rows,
       policy: this.config, now,
     });
     this.log.appendAll(attempts);

@@ -46,6 +46,22 @@ describe("the consumer when a part of Doorbell fails", () => {
   });
 });
 
+describe("the consumer when an event body is no longer kept", () => {
+  it("records the delivery as failed, acks, and leaves the endpoint's health alone", async () => {
+    const name = bucket("consumer-expired");
+    const subscription = await createSubscription({ targetUrl: receiverUrl(name), eventTypes: [CODE] });
+    const stub = env.SUBSCRIPTIONS.get(env.SUBSCRIPTIONS.idFromName(subscription.id));
+    // By reference to an event the ledger does not have (as past its retention).
+    const id = crypto.randomUUID();
+    const outcome = await consume({ type: "delivery", subscriptionId: subscription.id, deliveries: [{ id, round: 0, attempt: 1, events: [{ id, code: CODE }] }] });
+
+    expect(outcome.explicitAcks).toEqual(["delivery-message"]);
+    expect(await received(name)).toEqual([]);
+    expect(await stub.deliveryOf(id)).toMatchObject({ status: "failed", attempts: 0, deliveryId: id });
+    expect(await stub.view()).toMatchObject({ disabled: false, consecutiveFailures: 0 });
+  });
+});
+
 describe("the consumer with more deliveries for one subscription than one plan holds", () => {
   it("POSTs what the plan holds, sends the rest back by reference, and delivers it from there", async () => {
     const name = bucket("consumer-overflow");

@@ -21,6 +21,8 @@ export interface OutcomeInput {
   readonly deleted: boolean;
   readonly health: Health;
   readonly attempts: readonly FinishedAttempt[];
+  /** Deliveries that could not be sent because an event body is past its retention: failed, and nobody's failure. */
+  readonly expired: readonly DeliveryItem[];
   /** The current row of each attempted delivery that has one, by id. */
   readonly rows: ReadonlyMap<string, DeliveryRow>;
   readonly policy: RetryPolicy & { readonly disableAfterFailures: number };
@@ -82,6 +84,17 @@ export function outcomesOf(input: OutcomeInput): Outcomes {
     }
     rows.set(item.id, next);
     // `rows` holds what this loop wrote, so a row missing here is written for the first time.
+    writes.push({ row: next, isNew: !row });
+  }
+  for (const item of input.expired) {
+    const row = rows.get(item.id);
+    if (row && isOutdated(row, item)) continue;
+    const next: DeliveryRow = {
+      id: item.id, round: item.round, attempts: item.attempt - 1, events: item.events, createdAt: row?.createdAt ?? item.acceptedAt ?? now,
+      status: "failed", nextAttemptAt: now,
+    };
+    alerts.push({ type: "delivery.failed", subscriptionId, deliveryId: item.id, eventIds: item.events.map((event) => event.id), attempts: next.attempts });
+    rows.set(item.id, next);
     writes.push({ row: next, isNew: !row });
   }
 
