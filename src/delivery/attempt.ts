@@ -2,7 +2,7 @@ import { credentialRedactor } from "../domain/redaction";
 import { answerBodyMayBeLogged, targetUrlProblem, type TargetPolicy } from "../domain/target-url";
 import type { DeliveryTarget } from "../durable/subscription/control";
 import packageJson from "../../package.json";
-import { describeFetchFailure } from "./fetch-errors";
+import { describeFetchFailure, isLostConnection } from "./fetch-errors";
 import { outcomeOfStatus, retryAfterSeconds, type Outcome } from "./retry-policy";
 import { signatureHeader } from "./signature";
 
@@ -114,10 +114,6 @@ async function postResendingOnLostConnection(url: string, init: RequestInit & { 
     }
     await scheduler.wait(RESEND_PAUSE_MS);
   }
-}
-
-function isLostConnection(error: unknown): boolean {
-  return error instanceof Error && (error as Error & { retryable?: unknown }).retryable === true;
 }
 
 /** A success body no longer than this is read to its end, so that its connection can carry the next POST. */

@@ -16,12 +16,16 @@ export interface FetchFailure {
   readonly message: string;
 }
 
+/** A connection lost before any answer: workerd throws it marked `retryable` (the one test for it, here and where a POST is resent). */
+export function isLostConnection(error: unknown): boolean {
+  return error instanceof Error && (error as Error & { retryable?: unknown }).retryable === true;
+}
+
 const CONNECTION_LOST =
   "connection failed before an answer: nothing listening on that host and port (refused), or the receiver reset or closed the connection";
 
 /** Wordings, checked in order; the first that matches names the kind. */
 const RECOGNISED: readonly { readonly pattern: RegExp; readonly kind: FetchFailureKind; readonly explain: string }[] = [
-  { pattern: /^Network connection lost\.?$/i, kind: "connection_lost", explain: CONNECTION_LOST },
   { pattern: /\bdns\b|getaddrinfo|ENOTFOUND|name (?:or service )?not (?:known|resolved)/i, kind: "dns", explain: "DNS lookup failed: check the host name in the target URL" },
   { pattern: /certificate|\btls\b|\bssl\b|handshake/i, kind: "tls", explain: "TLS failed: the receiver's certificate is not trusted or the handshake failed (is it https on an http port?)" },
   { pattern: /refused/i, kind: "connection_refused", explain: "connection refused: nothing is listening on that host and port" },
@@ -40,6 +44,7 @@ export function describeFetchFailure(error: unknown): FetchFailure {
         `the runtime did not say why (reference ${reference}): a DNS lookup that failed, a TLS certificate or handshake ` +
         "problem, or an answer that is not HTTP; the wrangler console shows the cause under that reference",
     };
+  if (isLostConnection(error)) return { kind: "connection_lost", message: `${CONNECTION_LOST} (${message})` };
   const recognised = RECOGNISED.find(({ pattern }) => pattern.test(message));
   if (recognised) return { kind: recognised.kind, message: `${recognised.explain} (${message})` };
   return { kind: "other", message: error instanceof Error ? `${error.name}: ${message}` : message };

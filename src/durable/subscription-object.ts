@@ -55,10 +55,9 @@ export class SubscriptionObject extends DurableObject<Env> {
 
   update(patch: SubscriptionUpdate): SubscriptionView | null {
     const now = Date.now();
-    const wasDisabled = this.settings.current()?.disabledReason != null;
-    const settings = this.settings.update(patch, now);
-    if (settings?.disabledReason && !wasDisabled) this.deliveries.holdOwed(now);
-    return settings ? viewOf(settings) : null;
+    const updated = this.settings.update(patch, now);
+    if (updated?.disabled) this.deliveries.holdOwed(now);
+    return updated ? viewOf(updated.settings) : null;
   }
 
   /** A tombstone: gone for the API and nothing more is sent, but its deliveries and log stay until retention. */
@@ -124,8 +123,7 @@ export class SubscriptionObject extends DurableObject<Env> {
     });
     this.log.appendAll(attempts);
     for (const { row, isNew } of outcomes.writes) this.deliveries.put(row, now, isNew);
-    this.settings.recordHealth(outcomes.health.consecutiveFailures, outcomes.health.disabledReason, now);
-    if (outcomes.newlyDisabled) this.deliveries.holdOwed(now);
+    if (this.settings.recordHealth(outcomes.health.consecutiveFailures, outcomes.health.disabledReason, now)) this.deliveries.holdOwed(now);
     await this.ensureAlarm(this.log.outgrown());
     return { retries: outcomes.retries, alerts: this.config.opsWebhookUrl ? outcomes.alerts : [] };
   }

@@ -3,7 +3,7 @@ import { describeFetchFailure, type FetchFailureKind } from "../../src/delivery/
 
 /** What workerd threw in each case, as observed under `wrangler dev`, plus other runtimes' wordings. */
 const CASES: readonly [string, unknown, FetchFailureKind, RegExp][] = [
-  ["a closed port, a reset or a close (workerd)", new Error("Network connection lost."), "connection_lost", /^connection failed before an answer: nothing listening .* \(Network connection lost\.\)$/],
+  ["a closed port, a reset or a close (workerd)", Object.assign(new Error("Network connection lost."), { retryable: true }), "connection_lost", /^connection failed before an answer: nothing listening .* \(Network connection lost\.\)$/],
   ["DNS, TLS or a non-HTTP answer (workerd)", new Error("internal error; reference = 343cpja7tn1ud3j4hgc0fr34"), "unexplained", /^the runtime did not say why \(reference 343cpja7tn1ud3j4hgc0fr34\): a DNS lookup that failed, a TLS/],
   ["Node's DNS failure", new TypeError("getaddrinfo ENOTFOUND nonexistent.invalid"), "dns", /^DNS lookup failed: check the host name .* \(getaddrinfo ENOTFOUND nonexistent\.invalid\)$/],
   ["workerd's DNS wording", new Error("DNS lookup failed."), "dns", /^DNS lookup failed/],

@@ -45,7 +45,6 @@ describe("outcomesOf", () => {
     expect(found.retries.map((retry) => retry.delaySeconds)).toEqual(delay === null ? [] : [delay]);
     if (delay !== null) expect(found.retries[0]?.item).toMatchObject({ id: delivery.id, attempt: attempt + 1 });
     expect(found.health).toEqual({ consecutiveFailures: failures, disabledReason: disabled });
-    expect(found.newlyDisabled).toBe(disabled !== null);
   });
 
   it("alerts on a disable, a spent delivery and a recovery, once each", () => {
@@ -63,7 +62,7 @@ describe("outcomesOf", () => {
     const found = outcomes({ attempts });
     expect(found.writes.map(({ row }) => row.status)).toEqual(["retrying", "retrying", "held"]);
     expect(found.retries).toEqual([]);
-    expect(found.newlyDisabled).toBe(true);
+    expect(found.health.disabledReason).toBe("failures");
   });
 
   it("ignores an attempt the row already knows of: a duplicate, or a superseded round", () => {
@@ -77,7 +76,7 @@ describe("outcomesOf", () => {
   it("records a removed subscription's attempts and sends nothing more: what would be retried is held", () => {
     const found = outcomes({ deleted: true, attempts: [{ item: item(), result: result(500) }] });
     expect(found.writes.map(({ row }) => row.status)).toEqual(["held"]);
-    expect(found).toMatchObject({ health: HEALTHY, newlyDisabled: false, retries: [], alerts: [] });
+    expect(found).toMatchObject({ health: HEALTHY, retries: [], alerts: [] });
   });
 
   it("fails a delivery whose body has expired, without counting it against the endpoint", () => {

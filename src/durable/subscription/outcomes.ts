@@ -31,7 +31,6 @@ export interface OutcomeInput {
 
 export interface Outcomes {
   readonly health: Health;
-  readonly newlyDisabled: boolean;
   /** Rows to write, in order, and whether each is new. */
   readonly writes: { readonly row: DeliveryRow; readonly isNew: boolean }[];
   readonly retries: { readonly item: DeliveryItem; readonly delaySeconds: number }[];
@@ -98,7 +97,8 @@ export function outcomesOf(input: OutcomeInput): Outcomes {
     writes.push({ row: next, isNew: !row });
   }
 
-  const newlyDisabled = disabled !== null && input.health.disabledReason === null;
-  if (input.deleted) return { health: input.health, newlyDisabled: false, writes, retries: [], alerts: [] };
-  return { health: { consecutiveFailures: failures, disabledReason: disabled }, newlyDisabled, writes, retries: newlyDisabled ? [] : retries, alerts };
+  if (input.deleted) return { health: input.health, writes, retries: [], alerts: [] };
+  // Switched off by these attempts: what they would retry is held instead (the object holds it on recording the health).
+  const disabling = disabled !== null && input.health.disabledReason === null;
+  return { health: { consecutiveFailures: failures, disabledReason: disabled }, writes, retries: disabling ? [] : retries, alerts };
 }

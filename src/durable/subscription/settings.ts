@@ -145,13 +145,16 @@ export class SettingsStore {
     return this.stored()!;
   }
 
-  /** Applies a patch; `updatedAt` moves only when something changed. Null when there is no subscription. */
-  update(patch: SubscriptionUpdate, now: number): Settings | null {
+  /**
+   * Applies a patch; `updatedAt` moves only when something changed. Null when there is no subscription;
+   * `disabled` when the patch switched it off.
+   */
+  update(patch: SubscriptionUpdate, now: number): { settings: Settings; disabled: boolean } | null {
     const settings = this.current();
     if (!settings) return null;
     const next = patched(settings, patch);
-    if (next !== settings) this.write({ ...next, updatedAt: now });
-    return this.current();
+    const disabled = next !== settings && this.write({ ...next, updatedAt: now });
+    return { settings: this.current()!, disabled };
   }
 
   /** A tombstone: false when there was no subscription. */
@@ -177,12 +180,12 @@ export class SettingsStore {
     return secret;
   }
 
-  /** Records the endpoint's health after attempts; `updatedAt` moves when the subscription gets disabled. */
-  recordHealth(consecutiveFailures: number, disabledReason: DisabledReason | null, now: number): void {
+  /** Records the endpoint's health after attempts; whether that switched the subscription off (`updatedAt` then moves). */
+  recordHealth(consecutiveFailures: number, disabledReason: DisabledReason | null, now: number): boolean {
     const settings = this.stored();
-    if (!settings || (settings.consecutiveFailures === consecutiveFailures && settings.disabledReason === disabledReason)) return;
-    const newlyDisabled = disabledReason !== null && settings.disabledReason === null;
-    this.write({ ...settings, consecutiveFailures, disabledReason, updatedAt: newlyDisabled ? now : settings.updatedAt });
+    if (!settings || (settings.consecutiveFailures === consecutiveFailures && settings.disabledReason === disabledReason)) return false;
+    const disabling = disabledReason !== null && settings.disabledReason === null;
+    return this.write({ ...settings, consecutiveFailures, disabledReason, updatedAt: disabling ? now : settings.updatedAt });
   }
 
   targetOf(settings: Settings, now: number): DeliveryTarget {
@@ -192,7 +195,9 @@ export class SettingsStore {
     };
   }
 
-  private write(settings: Settings): void {
+  /** Writes the row; whether it switched the subscription off (the one place that is decided). */
+  private write(settings: Settings): boolean {
+    const wasDisabled = this.cached?.disabledReason != null;
     this.sql.exec(
       `INSERT OR REPLACE INTO subscription (singleton, id, name, target_url, event_types, auth_header, secret, rotated_secrets,
          disabled, disabled_reason, consecutive_failures, payload_format, max_events_per_delivery, max_concurrency, deleted_at, created_at, updated_at)
@@ -202,5 +207,6 @@ export class SettingsStore {
       settings.payloadFormat, settings.maxEventsPerDelivery, settings.maxConcurrency, settings.deletedAt, settings.createdAt, settings.updatedAt,
     );
     this.cached = settings;
+    return settings.disabledReason !== null && !wasDisabled;
   }
 }
