@@ -85,10 +85,7 @@ export class SubscriptionObject extends DurableObject<Env> {
     // A fresh event of a Quiltt subscription may already have gone out in a batch: found through it.
     const viaBatch = (item: DeliveryItem) => quiltt && isFresh(item);
     const rows = this.deliveries.getAll(request.deliveries.filter((item) => !viaBatch(item)).map((item) => item.id));
-    for (const item of request.deliveries.filter(viaBatch)) {
-      const row = this.deliveries.ofEvent(item.id);
-      if (row) rows.set(item.id, row);
-    }
+    for (const [eventId, row] of this.deliveries.ofEvents(request.deliveries.filter(viaBatch).map((item) => item.id))) rows.set(eventId, row);
     const leases = this.leases.snapshot(now);
     const decision = await gate({
       subscription: {
@@ -135,8 +132,9 @@ export class SubscriptionObject extends DurableObject<Env> {
     const settings = this.settings.current();
     if (!settings) return { resend: [], unsettled: [], nextCheckAt: null };
     const now = Date.now();
+    const rows = this.deliveries.ofEvents(events.map((event) => event.id));
     const decision = this.backstop.decide({
-      events: events.map((event) => ({ event, row: this.deliveries.ofEvent(event.id) })),
+      events: events.map((event) => ({ event, row: rows.get(event.id) ?? null })),
       disabled: settings.disabledReason !== null, leases: this.leases.snapshot(now), graceMs, now,
     });
     if (decision.hold.length > 0) this.deliveries.hold(decision.hold, now);

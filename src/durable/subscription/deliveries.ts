@@ -74,11 +74,6 @@ export class DeliveryStore {
     sql.exec(SCHEMA);
   }
 
-  get(id: string): DeliveryRow | null {
-    const row = this.sql.exec<Row>("SELECT * FROM delivery WHERE id = ?", id).toArray()[0];
-    return row ? rowOf(row) : null;
-  }
-
   /** The rows of these deliveries that exist, by id (one query per 100 ids). */
   getAll(ids: readonly string[]): Map<string, DeliveryRow> {
     const rows = new Map<string, DeliveryRow>();
@@ -90,16 +85,30 @@ export class DeliveryStore {
 
   /** The delivery that carries this event: its own, or the Quiltt batch it went out in. */
   ofEvent(eventId: string): DeliveryRow | null {
-    const own = this.get(eventId);
-    if (own) return own;
-    const batch = this.sql.exec<{ delivery_id: string }>("SELECT delivery_id FROM batch_event WHERE event_id = ?", eventId).toArray()[0];
-    return batch ? this.get(batch.delivery_id) : null;
+    return this.ofEvents([eventId]).get(eventId) ?? null;
+  }
+
+  /** The delivery that carries each of these events that has one, by event id (a few queries per 100 ids). */
+  ofEvents(eventIds: readonly string[]): Map<string, DeliveryRow> {
+    const found = this.getAll(eventIds);
+    const viaBatch = new Map<string, string>();
+    forEachChunk(eventIds.filter((id) => !found.has(id)), (chunk, placeholders) => {
+      const rows = this.sql.exec<{ event_id: string; delivery_id: string }>(`SELECT event_id, delivery_id FROM batch_event WHERE event_id IN (${placeholders})`, ...chunk);
+      for (const row of rows) viaBatch.set(row.event_id, row.delivery_id);
+    });
+    const batches = this.getAll([...new Set(viaBatch.values())]);
+    for (const [eventId, deliveryId] of viaBatch) {
+      const batch = batches.get(deliveryId);
+      if (batch) found.set(eventId, batch);
+    }
+    return found;
   }
 
   /** Of these events, those whose delivery may still be sent: owed (pending, retrying), held, or failed (replayable while its row is kept). */
   stillSendable(eventIds: readonly string[]): string[] {
+    const rows = this.ofEvents(eventIds);
     return eventIds.filter((id) => {
-      const status = this.ofEvent(id)?.status;
+      const status = rows.get(id)?.status;
       return status !== undefined && status !== "delivered";
     });
   }
@@ -122,8 +131,9 @@ export class DeliveryStore {
 
   /** Records deliveries as held (the subscription is disabled), keeping their round and attempts. */
   hold(items: readonly DeliveryItem[], now: number): void {
+    const rows = this.getAll(items.map((item) => item.id));
     for (const item of items) {
-      const row = this.get(item.id);
+      const row = rows.get(item.id);
       this.put(row ? { ...row, status: "held" } : { ...item, status: "held", attempts: item.attempt - 1, nextAttemptAt: now, createdAt: item.acceptedAt ?? now }, now, !row);
     }
   }
