@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { EventDeliveries } from "../../src/api/event-lookup";
 import { fanOut } from "../../src/delivery/fan-out";
 import { parseEventBatch } from "../../src/domain/event";
+import { EventStore } from "../../src/durable/ledger/event-store";
 import { ledgerShardOf, ledgerStub, type Env } from "../../src/env";
 import { standardWebhookHeaders, type ReceivedRequest } from "../support/received-request";
 import { api, bucket, createSubscription, eventually, type CreatedSubscription, getSubscription, ingest, makeEvent, received, receiverUrl } from "./helpers";
@@ -85,7 +86,7 @@ async function expireAndPrune(uuid: string): Promise<void> {
 /** When the ledger asks again about an event it keeps past the retention; null when it does not keep it. */
 const keptRecheckOf = (uuid: string) =>
   runInDurableObject(ledgerOf(uuid), (_, state) =>
-    state.storage.sql.exec<{ recheck_at: number }>("SELECT recheck_at FROM kept WHERE id = ?", uuid).toArray()[0]?.recheck_at ?? null);
+    state.storage.sql.exec<{ recheck_at: number | null }>("SELECT recheck_at FROM events WHERE id = ?", uuid).toArray()[0]?.recheck_at ?? null);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -442,7 +443,7 @@ describe("retention", () => {
     expect(JSON.parse(request?.body ?? "null")).toMatchObject({ uuid: event.uuid });
 
     // Asked again when its recheck is due: delivered now, so forgotten.
-    await runInDurableObject(ledgerOf(event.uuid), (_, state) => state.storage.sql.exec("UPDATE kept SET recheck_at = 0 WHERE id = ?", event.uuid));
+    await runInDurableObject(ledgerOf(event.uuid), (_, state) => state.storage.sql.exec("UPDATE events SET recheck_at = 0 WHERE id = ?", event.uuid));
     expect(await runDurableObjectAlarm(ledgerOf(event.uuid))).toBe(true);
     expect((await api(`/v1/events/${event.uuid}`)).status).toBe(404);
   });
@@ -457,5 +458,32 @@ describe("retention", () => {
     await expireAndPrune(event.uuid);
     expect((await api(`/v1/events/${event.uuid}`)).status).toBe(200);
     expect(await deliveryOf(event.uuid, subscription.id)).toMatchObject({ status: "retrying" });
+  });
+
+  it("moves a ledger made before events could be kept to the new column and indexes, keeping its events", async () => {
+    const ledger = env.EVENTS.get(env.EVENTS.idFromName("retention-migration"));
+    const found = await runInDurableObject(ledger, (_, state) => {
+      const { sql } = state.storage;
+      sql.exec("DROP TABLE events");
+      sql.exec(`CREATE TABLE events (id TEXT PRIMARY KEY, code TEXT NOT NULL, body TEXT NOT NULL,
+        subscription_ids TEXT NOT NULL, received_at INTEGER NOT NULL) WITHOUT ROWID`);
+      sql.exec("CREATE INDEX events_by_age ON events (received_at, id)");
+      sql.exec("INSERT INTO events VALUES ('old-event', 'product.update', '{}', '[\"wh_x\"]', 5)");
+      const store = new EventStore(sql);
+      const indexes = sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' AND name LIKE 'events_%'").toArray();
+      return { indexes: indexes.map((index) => index.name).sort(), expired: store.expired(10, { at: 5, id: "old-event" }, Date.now(), 10).aged };
+    });
+    expect(found.indexes).toEqual(["events_kept_by_recheck", "events_unkept_by_age"]);
+    expect(found.expired).toEqual([{ id: "old-event", subscriptionIds: ["wh_x"] }]);
+  });
+
+  it("looks at an aged event that matched no subscription even where the backstop has settled nothing", async () => {
+    const ledger = env.EVENTS.get(env.EVENTS.idFromName("retention-unmatched"));
+    const aged = await runInDurableObject(ledger, (_, state) => {
+      const store = new EventStore(state.storage.sql);
+      state.storage.sql.exec("INSERT INTO events (id, code, body, subscription_ids, received_at) VALUES ('unmatched', 'product.update', '{}', '[]', 5), ('owed', 'product.update', '{}', '[\"wh_x\"]', 6)");
+      return store.expired(10, { at: 0, id: "" }, Date.now(), 10).aged;
+    });
+    expect(aged).toEqual([{ id: "unmatched", subscriptionIds: [] }]);
   });
 });

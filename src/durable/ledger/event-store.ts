@@ -27,17 +27,22 @@ export interface ExpiredEvent {
 
 /**
  * The events table: each accepted event once, whatever the number of its subscribers, with the
- * subscriptions it matched. Keyed by id without a rowid; one index, by age, for the backstop and pruning.
- * Beside it, `kept`: the events past their retention that a subscription still owes or holds, and when
- * to ask about them again.
+ * subscriptions it matched. Keyed by id without a rowid. An event past its retention that a subscription
+ * still needs is kept, with `recheck_at`, when to ask about it again. Two partial indexes: by age for the
+ * events not kept (the backstop and pruning walk it, and never wade through kept ones), and by recheck
+ * time for the kept.
  */
 export class EventStore {
   constructor(private readonly sql: SqlStorage) {
     sql.exec(`CREATE TABLE IF NOT EXISTS events (
       id TEXT PRIMARY KEY, code TEXT NOT NULL, body TEXT NOT NULL,
-      subscription_ids TEXT NOT NULL, received_at INTEGER NOT NULL) WITHOUT ROWID`);
-    sql.exec("CREATE INDEX IF NOT EXISTS events_by_age ON events (received_at, id)");
-    sql.exec("CREATE TABLE IF NOT EXISTS kept (id TEXT PRIMARY KEY, recheck_at INTEGER NOT NULL) WITHOUT ROWID");
+      subscription_ids TEXT NOT NULL, received_at INTEGER NOT NULL, recheck_at INTEGER) WITHOUT ROWID`);
+    // Tables made before events could be kept: add the column, and move the age index to the partial one.
+    const columns = sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('events')").toArray();
+    if (!columns.some((column) => column.name === "recheck_at")) sql.exec("ALTER TABLE events ADD COLUMN recheck_at INTEGER");
+    sql.exec("DROP INDEX IF EXISTS events_by_age");
+    sql.exec("CREATE INDEX IF NOT EXISTS events_unkept_by_age ON events (received_at, id) WHERE recheck_at IS NULL");
+    sql.exec("CREATE INDEX IF NOT EXISTS events_kept_by_recheck ON events (recheck_at) WHERE recheck_at IS NOT NULL");
   }
 
   /** Records the events not recorded yet; returns the ids it recorded (the others were accepted before). */
@@ -54,10 +59,7 @@ export class EventStore {
   }
 
   delete(ids: readonly string[]): void {
-    forEachChunk(ids, (chunk, placeholders) => {
-      this.sql.exec(`DELETE FROM events WHERE id IN (${placeholders})`, ...chunk);
-      this.sql.exec(`DELETE FROM kept WHERE id IN (${placeholders})`, ...chunk);
-    });
+    forEachChunk(ids, (chunk, placeholders) => this.sql.exec(`DELETE FROM events WHERE id IN (${placeholders})`, ...chunk));
   }
 
   get(id: string): LedgerEntry | null {
@@ -93,7 +95,7 @@ export class EventStore {
     return this.sql
       .exec<{ id: string; code: string; subscription_ids: string; received_at: number }>(
         `SELECT id, code, subscription_ids, received_at FROM events
-         WHERE (received_at, id) > (?, ?) AND received_at <= ? AND subscription_ids <> '[]' ORDER BY received_at, id LIMIT ?`,
+         WHERE recheck_at IS NULL AND (received_at, id) > (?, ?) AND received_at <= ? AND subscription_ids <> '[]' ORDER BY received_at, id LIMIT ?`,
         mark.at, mark.id, until, limit,
       )
       .toArray()
@@ -105,7 +107,7 @@ export class EventStore {
     return (
       this.sql
         .exec<{ received_at: number }>(
-          "SELECT received_at FROM events WHERE (received_at, id) > (?, ?) AND subscription_ids <> '[]' ORDER BY received_at, id LIMIT 1",
+          "SELECT received_at FROM events WHERE recheck_at IS NULL AND (received_at, id) > (?, ?) AND subscription_ids <> '[]' ORDER BY received_at, id LIMIT 1",
           mark.at, mark.id,
         )
         .toArray()[0]?.received_at ?? null
@@ -113,37 +115,40 @@ export class EventStore {
   }
 
   /**
-   * Events received before `horizon`, oldest first, that the backstop has seen settled (up to `settled`)
-   * or that matched no subscription, leaving out those kept until after `now`.
+   * What pruning looks at, at most `limit` of each: events received before `horizon` that the backstop
+   * has seen settled (up to `settled`) or that matched no subscription (it never watches those), oldest
+   * first; and kept events whose recheck is due by `now`.
    */
-  expired(horizon: number, settled: { at: number; id: string }, now: number, limit: number): ExpiredEvent[] {
-    return this.sql
-      .exec<{ id: string; subscription_ids: string }>(
-        `SELECT id, subscription_ids FROM events
-         WHERE received_at < ? AND ((received_at, id) <= (?, ?) OR subscription_ids = '[]')
-           AND NOT EXISTS (SELECT 1 FROM kept WHERE kept.id = events.id AND kept.recheck_at > ?)
-         ORDER BY received_at, id LIMIT ?`,
-        horizon, settled.at, settled.id, now, limit,
-      )
-      .toArray()
-      .map((row) => ({ id: row.id, subscriptionIds: JSON.parse(row.subscription_ids) as string[] }));
+  expired(horizon: number, settled: { at: number; id: string }, now: number, limit: number): { aged: ExpiredEvent[]; due: ExpiredEvent[] } {
+    const read = (query: string, ...values: (number | string)[]) =>
+      this.sql
+        .exec<{ id: string; subscription_ids: string }>(query, ...values)
+        .toArray()
+        .map((row) => ({ id: row.id, subscriptionIds: JSON.parse(row.subscription_ids) as string[] }));
+    return {
+      aged: read(
+        `SELECT id, subscription_ids FROM events WHERE recheck_at IS NULL AND received_at < ?
+           AND ((received_at, id) <= (?, ?) OR subscription_ids = '[]') ORDER BY received_at, id LIMIT ?`,
+        horizon, settled.at, settled.id, limit,
+      ),
+      due: read("SELECT id, subscription_ids FROM events WHERE recheck_at IS NOT NULL AND recheck_at <= ? ORDER BY recheck_at LIMIT ?", now, limit),
+    };
   }
 
   /** Keeps these events past their retention, to be asked about again at `recheckAt`. */
   keep(ids: readonly string[], recheckAt: number): void {
-    for (const id of ids)
-      this.sql.exec("INSERT INTO kept (id, recheck_at) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET recheck_at = excluded.recheck_at", id, recheckAt);
+    forEachChunk(ids, (chunk, placeholders) => this.sql.exec(`UPDATE events SET recheck_at = ? WHERE id IN (${placeholders})`, recheckAt, ...chunk));
   }
 
   /** When pruning next has something to look at: the oldest event not kept expires, or a kept one is due a recheck. */
   nextExpiry(retentionMs: number): number | null {
     const oldest = this.sql
-      .exec<{ received_at: number }>(
-        "SELECT received_at FROM events WHERE NOT EXISTS (SELECT 1 FROM kept WHERE kept.id = events.id) ORDER BY received_at, id LIMIT 1",
-      )
+      .exec<{ received_at: number }>("SELECT received_at FROM events WHERE recheck_at IS NULL ORDER BY received_at, id LIMIT 1")
       .toArray()[0];
-    const recheck = this.sql.exec<{ at: number | null }>("SELECT MIN(recheck_at) AS at FROM kept").one().at;
-    const times = [oldest === undefined ? null : oldest.received_at + retentionMs, recheck].filter((at): at is number => at !== null);
+    const recheck = this.sql
+      .exec<{ recheck_at: number }>("SELECT recheck_at FROM events WHERE recheck_at IS NOT NULL ORDER BY recheck_at LIMIT 1")
+      .toArray()[0];
+    const times = [oldest && oldest.received_at + retentionMs, recheck?.recheck_at].filter((at): at is number => at !== undefined);
     return times.length > 0 ? Math.min(...times) : null;
   }
 }

@@ -7,14 +7,15 @@ const EVENTS_PER_PRUNE = 1_000;
 const MORE_TO_PRUNE_MS = 1_000;
 /** An event kept past its retention is asked about again this much later. */
 const RECHECK_MS = 24 * 60 * 60 * 1000;
-/** However soon something expires, prunes are at least this far apart. */
+/** Pruning alone wakes the shard at most this often (it also runs after every backstop sweep). */
 const MIN_PRUNE_GAP_MS = 60 * 60 * 1000;
 
 /**
  * Forgets events past the retention, except those a subscription still needs: a delivery held while it
  * is disabled ("kept for replay, never dropped"), still owed under a backlog, or failed and replayable
- * while the subscription keeps its row, keeps its body, or it could never be sent. It only looks at events the backstop has seen settled, so that an event with
- * no delivery row yet is never taken for one whose row was already pruned.
+ * while the subscription keeps its row, keeps its body, or it could never be sent. It looks only at
+ * events the backstop has seen settled, so that an event with no delivery row yet is never taken for
+ * one whose row was already pruned.
  */
 export class Retention {
   constructor(
@@ -25,11 +26,12 @@ export class Retention {
 
   /** One prune; returns when to prune next, or null when nothing is kept. */
   async prune(now: number, settled: { at: number; id: string }): Promise<number | null> {
-    const expired = this.events.expired(now - this.retentionMs, settled, now, EVENTS_PER_PRUNE);
+    const { aged, due } = this.events.expired(now - this.retentionMs, settled, now, EVENTS_PER_PRUNE);
+    const expired = [...aged, ...due];
     const needed = await this.stillNeeded(expired);
     this.events.keep([...needed], now + RECHECK_MS);
     this.events.delete(expired.filter((event) => !needed.has(event.id)).map((event) => event.id));
-    if (expired.length === EVENTS_PER_PRUNE) return now + MORE_TO_PRUNE_MS;
+    if (aged.length === EVENTS_PER_PRUNE || due.length === EVENTS_PER_PRUNE) return now + MORE_TO_PRUNE_MS;
     const next = this.events.nextExpiry(this.retentionMs);
     return next === null ? null : Math.max(next, now + MIN_PRUNE_GAP_MS);
   }
