@@ -486,4 +486,16 @@ describe("retention", () => {
     });
     expect(aged).toEqual([{ id: "unmatched", subscriptionIds: [] }]);
   });
+
+  it("keeps more events at once than one statement can bind", async () => {
+    const ledger = env.EVENTS.get(env.EVENTS.idFromName("retention-many-kept"));
+    const kept = await runInDurableObject(ledger, (_, state) => {
+      const store = new EventStore(state.storage.sql);
+      const ids = Array.from({ length: 250 }, (_, index) => `held-${index}`);
+      for (const id of ids) state.storage.sql.exec("INSERT INTO events (id, code, body, subscription_ids, received_at) VALUES (?, 'product.update', '{}', '[\"wh_x\"]', 5)", id);
+      store.keep(ids, 1_000);
+      return state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM events WHERE recheck_at = 1000").one().n;
+    });
+    expect(kept).toBe(250);
+  });
 });

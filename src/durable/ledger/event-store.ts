@@ -137,7 +137,7 @@ export class EventStore {
 
   /** Keeps these events past their retention, to be asked about again at `recheckAt`. */
   keep(ids: readonly string[], recheckAt: number): void {
-    forEachChunk(ids, (chunk, placeholders) => this.sql.exec(`UPDATE events SET recheck_at = ? WHERE id IN (${placeholders})`, recheckAt, ...chunk));
+    forEachChunk(ids, (chunk, placeholders) => this.sql.exec(`UPDATE events SET recheck_at = ? WHERE id IN (${placeholders})`, recheckAt, ...chunk), 1);
   }
 
   /** When pruning next has something to look at: the oldest event not kept expires, or a kept one is due a recheck. */
