@@ -50,10 +50,11 @@ export class Backstop {
    * nothing is left to watch.
    */
   async sweep(now: number): Promise<number | null> {
-    const fromWatermark = this.cursor === null;
     const owed = this.events.owedAfter(this.cursor ?? this.watermark, now - this.graceMs, EVENTS_PER_SWEEP);
     const { unsettled, nextCheckAt } = await this.ask(owed, now);
-    if (fromWatermark) this.advancePast(owed, unsettled);
+    // While everything the pass has seen is settled, the watermark follows it: a pass over more than one
+    // sweep's events moves it all the way, not one sweep's worth per pass.
+    if (!this.pass.unsettled) this.advancePast(owed, unsettled);
     this.pass.unsettled ||= unsettled.size > 0;
     this.pass.nextCheckAt = Math.min(this.pass.nextCheckAt, nextCheckAt);
 
