@@ -12,7 +12,7 @@ export interface Config {
   readonly redeliveryGraceSeconds: number;
   /** How long accepted events (and finished deliveries, and attempts) are kept. */
   readonly eventRetentionDays: number;
-  /** Attempts a subscription keeps in its log whatever the retention; a delivery settled before the oldest is forgotten with them. */
+  /** Attempts a subscription keeps in its log whatever the retention (the log is cut back to it as it grows). */
   readonly maxLoggedAttempts: number;
   /** POSTs one consumer invocation keeps open at once: Cloudflare opens at most 6 connections per invocation, and a POST queued behind them would wait on its own timeout's clock. */
   readonly connectionsPerInvocation: number;

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { Event, EventBatchRequest, MAX_EVENT_NESTING, MAX_REQUEST_BYTES, QuilttEvent, parseEventBatch } from "../domain/event";
 import { NotEnqueued, fanOut } from "../delivery/fan-out";
-import { DELIVERY_VIEW_STATUSES } from "../domain/delivery";
+import { DELIVERY_STATUSES } from "../domain/delivery";
 import { jsonBody, parseJson, readBodyText } from "./body";
 import { loadCatalog, type Catalog } from "./catalog";
 import type { Env } from "../env";
@@ -31,9 +31,7 @@ const EventDeliveries = z
     deliveries: z.array(
       z.object({
         subscriptionId: z.string(),
-        status: z.enum(DELIVERY_VIEW_STATUSES).openapi({
-          description: "`forgotten`: settled (delivered or failed) longer ago than the subscription keeps records (its last MAX_LOGGED_ATTEMPTS attempts).",
-        }),
+        status: z.enum(DELIVERY_STATUSES),
         attempts: z.number().int(),
         nextAttemptAt: z.string().nullable().openapi({ description: "When the next attempt is due, while `retrying`; null otherwise." }),
         deliveryId: z.string().nullable().openapi({

@@ -150,8 +150,8 @@ async function postAll(
         if (!mayStart()) return void unsent.push(item);
         const events = withBodies(item, bodies);
         if (!events.every((event): event is LoadedEvent => event.body !== undefined)) {
-          // Past its retention the ledger no longer has it: nothing can be sent, and that is nobody's failure.
-          console.error(`delivery ${item.id}: an event body is no longer kept; it cannot be sent, and is recorded as failed`);
+          // Past its retention, or withdrawn after a 503: nothing can be sent, and that is nobody's failure (finish decides which).
+          console.error(`delivery ${item.id}: an event body is no longer kept; it cannot be sent`);
           return void expired.push(withoutBodies(item));
         }
         const result = await attemptDelivery({

@@ -2,9 +2,6 @@
 
 export const DELIVERY_STATUSES = ["pending", "delivered", "retrying", "failed", "held"] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
-/** What a lookup may answer besides: `forgotten`, settled longer ago than the subscription keeps records (MAX_LOGGED_ATTEMPTS). */
-export const DELIVERY_VIEW_STATUSES = [...DELIVERY_STATUSES, "forgotten"] as const;
-export type DeliveryViewStatus = (typeof DELIVERY_VIEW_STATUSES)[number];
 
 export const PAYLOAD_FORMATS = ["event", "quiltt"] as const;
 export type PayloadFormat = (typeof PAYLOAD_FORMATS)[number];

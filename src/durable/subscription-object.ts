@@ -25,17 +25,19 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  */
 export class SubscriptionObject extends DurableObject<Env> {
   private readonly config: Config;
+  private readonly retentionMs: number;
   private readonly settings: SettingsStore;
   private readonly deliveries: DeliveryStore;
   private readonly log: AttemptLog;
   private readonly leases = new Leases();
   private readonly backstop = new Backstop();
-  /** When the pruning alarm is set for, once known (undefined: not read yet). */
-  private alarmAt: number | null | undefined;
+  /** Whether this instance has made sure the retention alarm is set. */
+  private alarmChecked = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.config = configOf(env);
+    this.retentionMs = this.config.eventRetentionDays * DAY_MS;
     this.settings = new SettingsStore(ctx.storage.sql);
     this.deliveries = new DeliveryStore(ctx.storage.sql);
     this.log = new AttemptLog(ctx.storage, this.config.maxLoggedAttempts);
@@ -104,8 +106,8 @@ export class SubscriptionObject extends DurableObject<Env> {
 
   /**
    * Records the attempts made under a lease, in one go, and releases it: the log, each delivery's
-   * state, the endpoint's health; `expired`, deliveries that could not be sent (an event body past its
-   * retention), are failed. Returns the retries and alerts to enqueue.
+   * state, the endpoint's health; `expired`, deliveries that could not be sent (an event body no longer
+   * kept), are failed when their event is past the retention. Returns the retries and alerts to enqueue.
    */
   async finish(leaseId: string, attempts: readonly FinishedAttempt[], expired: readonly DeliveryItem[] = []): Promise<FinishResult> {
     this.failIfInjected();
@@ -116,12 +118,14 @@ export class SubscriptionObject extends DurableObject<Env> {
     const rows = this.deliveries.getAll([...attempts.map(({ item }) => item.id), ...expired.map((item) => item.id)]);
     const outcomes = outcomesOf({
       subscriptionId: settings.id, deleted: settings.deletedAt !== null, health: settings, attempts, expired, rows,
-      policy: this.config, now,
+      policy: this.config, retentionMs: this.retentionMs, now,
     });
     this.log.appendAll(attempts);
     for (const { row, isNew } of outcomes.writes) this.deliveries.put(row, now, isNew);
     if (this.settings.recordHealth(outcomes.health.consecutiveFailures, outcomes.health.disabledReason, now)) this.deliveries.holdOwed(now);
-    await this.ensureAlarm(this.log.outgrown());
+    // A busy subscription's log is cut back to its cap as it goes, not once a day (the cut reads only its oldest rows).
+    if (this.log.outgrown()) this.log.prune(now - this.retentionMs);
+    await this.ensureAlarm();
     return { retries: outcomes.retries, alerts: this.config.opsWebhookUrl ? outcomes.alerts : [] };
   }
 
@@ -155,17 +159,15 @@ export class SubscriptionObject extends DurableObject<Env> {
   /**
    * The delivery that carries this event (its own, or its Quiltt batch); null when there never was
    * a subscription here. The caller knows the event matched: with no row yet (not attempted), it is
-   * pending, or held while the subscription is disabled, and `deliveryId` is null; accepted before the
-   * rows this subscription dropped early (`acceptedAt`, ms, when known), it is forgotten.
+   * pending, or held while the subscription is disabled, and `deliveryId` is null.
    */
-  deliveryOf(eventId: string, acceptedAt?: number): DeliveryView | null {
+  deliveryOf(eventId: string): DeliveryView | null {
     const settings = this.settings.stored();
     if (!settings) return null;
     const row = this.deliveries.ofEvent(eventId);
     const deleted = settings.deletedAt !== null;
     if (row) return viewOfDelivery(row, deleted);
-    const forgottenBefore = this.deliveries.forgottenBefore();
-    const status = forgottenBefore !== null && acceptedAt !== undefined && acceptedAt < forgottenBefore ? "forgotten" : settings.disabledReason ? "held" : "pending";
+    const status = settings.disabledReason ? "held" : "pending";
     return { status, attempts: 0, nextAttemptAt: null, deliveryId: null, subscriptionDeleted: deleted };
   }
 
@@ -212,30 +214,25 @@ export class SubscriptionObject extends DurableObject<Env> {
 
 
   /**
-   * Daily, and as soon as the log outgrows its cap: forgets attempts past the retention or the cap, and
-   * the delivered and failed deliveries settled before the oldest attempt kept. Set again first, so that a
-   * failing prune cannot stop it.
+   * Daily: forgets delivered and failed deliveries and attempts past the retention, and caps the log.
+   * Set again first, so that a failing prune cannot stop it.
    */
   override async alarm(): Promise<void> {
     const now = Date.now();
     await this.ctx.storage.setAlarm(now + DAY_MS);
-    this.alarmAt = now + DAY_MS;
     try {
-      const horizon = now - this.config.eventRetentionDays * DAY_MS;
-      this.deliveries.prune(horizon, this.log.prune(horizon));
+      const horizon = now - this.retentionMs;
+      this.deliveries.prune(horizon);
+      this.log.prune(horizon);
     } catch (error) {
       console.error(`subscription ${this.settings.stored()?.id ?? "?"}: pruning failed`, error);
     }
   }
 
-  /** Makes sure the daily prune is set, or brings it forward to now. */
-  private async ensureAlarm(now = false): Promise<void> {
-    if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
-    const at = now ? Date.now() : (this.alarmAt ?? Date.now() + DAY_MS);
-    if (this.alarmAt === null || at < this.alarmAt) {
-      await this.ctx.storage.setAlarm(at);
-      this.alarmAt = at;
-    }
+  private async ensureAlarm(): Promise<void> {
+    if (this.alarmChecked) return;
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + DAY_MS);
+    this.alarmChecked = true;
   }
 
   private async send(subscriptionId: string, items: readonly DeliveryItem[]): Promise<void> {

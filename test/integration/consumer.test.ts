@@ -47,17 +47,21 @@ describe("the consumer when a part of Doorbell fails", () => {
 });
 
 describe("the consumer when an event body is no longer kept", () => {
-  it("records the delivery as failed, acks, and leaves the endpoint's health alone", async () => {
+  it("records a delivery past the retention as failed, and one inside it (withdrawn after a 503) not at all; acks both; the endpoint's health untouched", async () => {
     const name = bucket("consumer-expired");
     const subscription = await createSubscription({ targetUrl: receiverUrl(name), eventTypes: [CODE] });
     const stub = env.SUBSCRIPTIONS.get(env.SUBSCRIPTIONS.idFromName(subscription.id));
-    // By reference to an event the ledger does not have (as past its retention).
-    const id = crypto.randomUUID();
-    const outcome = await consume({ type: "delivery", subscriptionId: subscription.id, deliveries: [{ id, round: 0, attempt: 1, events: [{ id, code: CODE }] }] });
+    // By reference to events the ledger does not have.
+    const [aged, withdrawn] = [crypto.randomUUID(), crypto.randomUUID()];
+    const itemOf = (id: string, acceptedAt: number) => ({ id, round: 0, attempt: 1, events: [{ id, code: CODE }], acceptedAt });
+    const outcome = await consume({
+      type: "delivery", subscriptionId: subscription.id, deliveries: [itemOf(aged, Date.now() - 8 * 24 * 60 * 60 * 1000), itemOf(withdrawn, Date.now())],
+    });
 
     expect(outcome.explicitAcks).toEqual(["delivery-message"]);
     expect(await received(name)).toEqual([]);
-    expect(await stub.deliveryOf(id)).toMatchObject({ status: "failed", attempts: 0, deliveryId: id });
+    expect(await stub.deliveryOf(aged)).toMatchObject({ status: "failed", attempts: 0, deliveryId: aged });
+    expect(await stub.deliveryOf(withdrawn)).toMatchObject({ status: "pending", deliveryId: null });
     expect(await stub.view()).toMatchObject({ disabled: false, consecutiveFailures: 0 });
   });
 });

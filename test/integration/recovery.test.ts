@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { EventDeliveries } from "../../src/api/event-lookup";
 import { fanOut } from "../../src/delivery/fan-out";
 import { parseEventBatch } from "../../src/domain/event";
+import { Backstop } from "../../src/durable/ledger/backstop";
 import { EventStore } from "../../src/durable/ledger/event-store";
 import { ledgerShardOf, ledgerStub, type Env } from "../../src/env";
 import { standardWebhookHeaders, type ReceivedRequest } from "../support/received-request";
@@ -408,6 +409,23 @@ describe("backstop", () => {
     expect(await runDurableObjectAlarm(ledgerOf(event.uuid))).toBe(true);
     await eventually(async () => expect(await deliveryOf(event.uuid, subscription.id)).toEqual({ status: "delivered", attempts: 1 }));
     expect(await requestsFor(name, event.uuid)).toHaveLength(1);
+  });
+});
+
+describe("the backstop's watermark", () => {
+  it("follows a pass over more events than one sweep takes, all settled, to its end", async () => {
+    const ledger = env.EVENTS.get(env.EVENTS.idFromName("backstop-long-pass"));
+    const settled = await runInDurableObject(ledger, async (_, state) => {
+      const store = new EventStore(state.storage.sql);
+      const backstop = new Backstop(state.storage.sql, store, env as Env, 30_000);
+      // 1,200 events (over two sweeps' worth) matched to a subscription that does not exist: each is settled.
+      for (let index = 0; index < 1_200; index++)
+        state.storage.sql.exec("INSERT INTO events (id, code, body, subscription_ids, received_at) VALUES (?, 'product.update', '{}', '[\"wh_gone\"]', ?)", `e-${String(index).padStart(4, "0")}`, 1_000 + index);
+      const now = Date.now();
+      for (let sweep = 0; sweep < 3; sweep++) await backstop.sweep(now);
+      return backstop.settled();
+    });
+    expect(settled).toEqual({ at: 2_199, id: "e-1199" });
   });
 });
 

@@ -7,6 +7,7 @@ import { outcomesOf, type Health, type OutcomeInput } from "../../src/durable/su
 const NOW = 1_800_000_000_000;
 const POLICY = { maxRetries: 2, retryDelaySeconds: 300, disableAfterFailures: 3 };
 const HEALTHY: Health = { consecutiveFailures: 0, disabledReason: null };
+const RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 
 function item(attempt = 1, round = 0, id = "evt-1"): DeliveryItem {
   return { id, round, attempt, events: [{ id, code: "product.update" }], acceptedAt: NOW - 1_000 };
@@ -22,7 +23,9 @@ function rowOf(delivery: DeliveryItem, fields: Partial<DeliveryRow>): DeliveryRo
 }
 
 function outcomes(fields: Partial<OutcomeInput>) {
-  return outcomesOf({ subscriptionId: "sub", deleted: false, health: HEALTHY, attempts: [], expired: [], rows: new Map(), policy: POLICY, now: NOW, ...fields });
+  return outcomesOf({
+    subscriptionId: "sub", deleted: false, health: HEALTHY, attempts: [], expired: [], rows: new Map(), policy: POLICY, retentionMs: RETENTION_MS, now: NOW, ...fields,
+  });
 }
 
 describe("outcomesOf", () => {
@@ -79,11 +82,17 @@ describe("outcomesOf", () => {
     expect(found).toMatchObject({ health: HEALTHY, retries: [], alerts: [] });
   });
 
-  it("fails a delivery whose body has expired, without counting it against the endpoint", () => {
+  it("fails a delivery whose body is gone past the retention, without counting it against the endpoint", () => {
     const delivery = item(2);
-    const found = outcomes({ health: { consecutiveFailures: 2, disabledReason: null }, expired: [delivery], rows: new Map([[delivery.id, rowOf(delivery, {})]]) });
+    const aged = rowOf(delivery, { createdAt: NOW - RETENTION_MS - 1 });
+    const found = outcomes({ health: { consecutiveFailures: 2, disabledReason: null }, expired: [delivery], rows: new Map([[delivery.id, aged]]) });
     expect(found.writes.map(({ row, isNew }) => [row.status, row.attempts, isNew])).toEqual([["failed", 1, false]]);
     expect(found.health).toEqual({ consecutiveFailures: 2, disabledReason: null });
     expect(found.alerts).toEqual([{ type: "delivery.failed", subscriptionId: "sub", deliveryId: delivery.id, eventIds: [delivery.id], attempts: 1 }]);
+  });
+
+  it("records nothing for a body gone inside the retention (withdrawn after a 503), so that the producer's resend goes through", () => {
+    expect(outcomes({ expired: [item()] })).toMatchObject({ writes: [], alerts: [] });
+    expect(outcomes({ expired: [{ ...item(), acceptedAt: undefined }] })).toMatchObject({ writes: [], alerts: [] });
   });
 });

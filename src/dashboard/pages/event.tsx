@@ -1,7 +1,7 @@
 import type { FC } from "hono/jsx";
 import type { EventDeliveries } from "../../api/event-lookup";
 import type { SubscriptionView } from "../../domain/subscription";
-import type { DeliveryViewStatus } from "../../domain/delivery";
+import type { DeliveryStatus } from "../../domain/delivery";
 import { Field, Layout, Notice, PostButton, Time } from "../components";
 
 /** The event's JSON is shown up to this many bytes of HTML, and this many deliveries: the page stays under 100 KB. */
@@ -21,7 +21,7 @@ function shownJson(body: string): { text: string; cut: boolean } {
   return { text, cut: false };
 }
 
-const STATUS_BADGES: Record<DeliveryViewStatus, string> = { delivered: "on", failed: "off", held: "warn", retrying: "warn", pending: "", forgotten: "" };
+const STATUS_BADGES: Record<DeliveryStatus, string> = { delivered: "on", failed: "off", held: "warn", retrying: "warn", pending: "" };
 
 export interface FoundEvent {
   readonly uuid: string;

@@ -16,7 +16,7 @@ CREATE TABLE IF NOT EXISTS attempt_batch (
 
 /** Characters of a response body kept in the log. */
 const MAX_ERROR_LENGTH = 512;
-/** The log may outgrow its cap by this share before it asks to be pruned early. */
+/** The share of the cap logged since the last prune after which `finish` cuts the log back itself. */
 const GROWTH_BEFORE_PRUNE = 0.1;
 
 export interface AttemptView {
@@ -98,30 +98,27 @@ export class AttemptLog {
     for (const { entry } of this.newestEntries(null)) yield entry;
   }
 
-  /** Whether the log has grown well past its cap since this instance last pruned it: time to prune, not to wait for the day. */
+  /** Whether this instance has logged a tenth of the cap since it last pruned: time to cut the log back, not to wait for the day. */
   outgrown(): boolean {
     return this.loggedSincePrune >= this.maxAttempts * GROWTH_BEFORE_PRUNE;
   }
 
   /**
    * Forgets the rows whose newest attempt is before `horizon`, up to the first that is not, then the
-   * oldest rows past `maxAttempts`; reads from the oldest end only. Returns, when the cap dropped rows,
-   * the newest attempt time of the oldest row kept: what was recorded before it is no longer in the log.
+   * oldest rows past `maxAttempts`; reads from the oldest end only.
    */
-  prune(horizon: number): number | null {
+  prune(horizon: number): void {
     this.loggedSincePrune = 0;
     this.dropRowsBefore("newest_at >= ?", horizon);
     const newest = this.sql.exec<{ end: number }>("SELECT logged_before + count AS end FROM attempt_batch ORDER BY seq DESC LIMIT 1").toArray()[0];
-    if (!newest || !this.dropRowsBefore("logged_before >= ?", newest.end - this.maxAttempts)) return null;
-    // A row holds fewer attempts than any cap, so the newest row is always kept.
-    return this.sql.exec<{ newest_at: number }>("SELECT newest_at FROM attempt_batch ORDER BY seq LIMIT 1").toArray()[0]?.newest_at ?? null;
+    if (newest) this.dropRowsBefore("logged_before >= ?", newest.end - this.maxAttempts);
   }
 
-  /** Deletes the rows before the oldest one that meets `keep` (every row when none does); whether it deleted any. */
-  private dropRowsBefore(keep: string, value: number): boolean {
+  /** Deletes the rows before the oldest one that meets `keep` (every row when none does). */
+  private dropRowsBefore(keep: string, value: number): void {
     const kept = this.sql.exec<{ seq: number }>(`SELECT seq FROM attempt_batch WHERE ${keep} ORDER BY seq LIMIT 1`, value).toArray()[0];
-    const deleted = kept ? this.sql.exec("DELETE FROM attempt_batch WHERE seq < ?", kept.seq) : this.sql.exec("DELETE FROM attempt_batch");
-    return deleted.rowsWritten > 0;
+    if (kept) this.sql.exec("DELETE FROM attempt_batch WHERE seq < ?", kept.seq);
+    else this.sql.exec("DELETE FROM attempt_batch");
   }
 
   /** Attempts newest first, each with its cursor, from just before the cursor `before` (or the newest). */

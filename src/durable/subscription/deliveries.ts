@@ -1,12 +1,11 @@
-import type { DeliveryItem, DeliveryStatus, DeliveryViewStatus, EventRef } from "../../domain/delivery";
+import type { DeliveryItem, DeliveryStatus, EventRef } from "../../domain/delivery";
 import { forEachChunk } from "../sql-chunks";
 
 /**
  * The `delivery` table: one row per delivery once something happened to it (an attempt, a hold, a
  * restart). Nothing is written when a delivery is only handed out, so a first-try success costs this
  * table one row. Quiltt batches also list their events in `batch_event`, so that an event is found
- * through the batch that carried it. `forgotten` remembers up to when settled rows were dropped early,
- * with the attempt log's oldest rows, so that a lookup can say so rather than call them pending.
+ * through the batch that carried it.
  */
 
 // No rowid behind the keys; the one index covers only rows not delivered (the owed, the failed and
@@ -18,7 +17,6 @@ CREATE TABLE IF NOT EXISTS delivery (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS delivery_unsettled ON delivery (status, created_at) WHERE status <> 'delivered';
 CREATE TABLE IF NOT EXISTS batch_event (event_id TEXT PRIMARY KEY, delivery_id TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS forgotten (singleton INTEGER PRIMARY KEY CHECK (singleton = 1), before INTEGER NOT NULL);
 `;
 
 export interface DeliveryRow {
@@ -36,7 +34,7 @@ export interface DeliveryRow {
 export interface DeliveryView {
   /** Null while the event has no delivery row (not attempted yet). */
   readonly deliveryId: string | null;
-  readonly status: DeliveryViewStatus;
+  readonly status: DeliveryStatus;
   readonly attempts: number;
   /** ISO time of the next attempt, while retrying. */
   readonly nextAttemptAt: string | null;
@@ -174,24 +172,15 @@ export class DeliveryStore {
   }
 
   /**
-   * Forgets delivered and failed deliveries last changed before `horizon`, or before `forgetBefore` when
-   * that is later (the attempt log's cap dropped their attempts), and remembers the latter; what is owed
-   * or held stays.
+   * Forgets delivered and failed deliveries last changed before `horizon`; what is owed or held stays.
+   * Not sooner: a settled row is what stops a late copy of its delivery (a queue redelivery, a backstop
+   * resend) from being POSTed again while its event can still be asked about.
    */
-  prune(horizon: number, forgetBefore: number | null): void {
-    const early = forgetBefore !== null && forgetBefore > horizon;
-    const before = early ? forgetBefore : horizon;
+  prune(horizon: number): void {
     this.sql.exec(
       "DELETE FROM batch_event WHERE delivery_id IN (SELECT id FROM delivery WHERE status IN ('delivered', 'failed') AND updated_at < ?)",
-      before,
+      horizon,
     );
-    this.sql.exec("DELETE FROM delivery WHERE status IN ('delivered', 'failed') AND updated_at < ?", before);
-    if (early)
-      this.sql.exec("INSERT INTO forgotten (singleton, before) VALUES (1, ?) ON CONFLICT (singleton) DO UPDATE SET before = excluded.before", before);
-  }
-
-  /** Settled rows last changed before this were dropped early (see prune); null when none ever were. */
-  forgottenBefore(): number | null {
-    return this.sql.exec<{ before: number }>("SELECT before FROM forgotten").toArray()[0]?.before ?? null;
+    this.sql.exec("DELETE FROM delivery WHERE status IN ('delivered', 'failed') AND updated_at < ?", horizon);
   }
 }

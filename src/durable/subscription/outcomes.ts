@@ -21,8 +21,10 @@ export interface OutcomeInput {
   readonly deleted: boolean;
   readonly health: Health;
   readonly attempts: readonly FinishedAttempt[];
-  /** Deliveries that could not be sent because an event body is past its retention: failed, and nobody's failure. */
+  /** Deliveries that could not be sent because an event body is no longer kept. */
   readonly expired: readonly DeliveryItem[];
+  /** EVENT_RETENTION_DAYS, in ms. */
+  readonly retentionMs: number;
   /** The current row of each attempted delivery that has one, by id. */
   readonly rows: ReadonlyMap<string, DeliveryRow>;
   readonly policy: RetryPolicy & { readonly disableAfterFailures: number };
@@ -88,9 +90,12 @@ export function outcomesOf(input: OutcomeInput): Outcomes {
   for (const item of input.expired) {
     const row = rows.get(item.id);
     if (row && isOutdated(row, item)) continue;
+    // Failed (nobody's failure) only when its event is past the retention. A younger one was withdrawn after
+    // a 503: recording nothing lets the producer's resend of it go through.
+    const createdAt = row?.createdAt ?? item.acceptedAt;
+    if (createdAt === undefined || createdAt > now - input.retentionMs) continue;
     const next: DeliveryRow = {
-      id: item.id, round: item.round, attempts: item.attempt - 1, events: item.events, createdAt: row?.createdAt ?? item.acceptedAt ?? now,
-      status: "failed", nextAttemptAt: now,
+      id: item.id, round: item.round, attempts: item.attempt - 1, events: item.events, createdAt, status: "failed", nextAttemptAt: now,
     };
     alerts.push({ type: "delivery.failed", subscriptionId, deliveryId: item.id, eventIds: item.events.map((event) => event.id), attempts: next.attempts });
     rows.set(item.id, next);
