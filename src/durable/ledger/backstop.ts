@@ -1,6 +1,7 @@
 import { deliveryMessages, sendAll } from "../../delivery/messages";
-import { groupBy } from "../../domain/collections";
-import { subscriptionStub, type Env } from "../../env";
+import type { Env } from "../../env";
+import type { OwedCheck } from "../subscription/control";
+import { askEachSubscription } from "./ask-subscriptions";
 import type { EventStore, OwedEvent } from "./event-store";
 
 /** Events looked at per sweep; a shard with more sweeps again a second later. */
@@ -10,7 +11,7 @@ const MORE_TO_SWEEP_MS = 1_000;
 const LONGEST_WAIT_MS = 5 * 60 * 1000;
 
 /** Where the last sweep stopped: everything accepted up to here is settled. */
-export type Watermark = {
+type Watermark = {
   readonly at: number;
   readonly id: string;
 };
@@ -76,21 +77,19 @@ export class Backstop {
 
   /** One call per subscription: what it has not settled, what it wants enqueued again (sent here), and when to look again. */
   private async ask(owed: readonly OwedEvent[], now: number): Promise<{ unsettled: Set<string>; nextCheckAt: number }> {
-    const pairs = owed.flatMap((event) => event.subscriptionIds.map((subscriptionId) => ({ subscriptionId, event })));
-    const answers = await Promise.all(
-      [...groupBy(pairs, (pair) => pair.subscriptionId)].map(async ([subscriptionId, group]) => {
-        const asked = group.map(({ event }) => ({ id: event.id, code: event.code, acceptedAt: event.receivedAt }));
-        try {
-          return { subscriptionId, check: await subscriptionStub(this.env, subscriptionId).owed(asked, this.graceMs) };
-        } catch (error) {
-          console.error(`backstop: asking subscription ${subscriptionId} what it owes failed`, error);
-          return { subscriptionId, check: { resend: [], unsettled: asked.map((event) => event.id), nextCheckAt: now + this.graceMs } };
-        }
-      }),
+    const asked = owed.flatMap((event) =>
+      event.subscriptionIds.map((subscriptionId) => ({ subscriptionId, item: { id: event.id, code: event.code, acceptedAt: event.receivedAt } })),
     );
-    const unsettled = new Set(answers.flatMap(({ check }) => check.unsettled));
-    const nextCheckAt = Math.min(...answers.map(({ check }) => check.nextCheckAt ?? Number.POSITIVE_INFINITY));
-    const resends = answers.flatMap(({ subscriptionId, check }) => deliveryMessages(subscriptionId, check.resend));
+    const answers = await askEachSubscription(
+      this.env, asked, (subscription, events) => subscription.owed(events, this.graceMs),
+      (subscriptionId, events, error): OwedCheck => {
+        console.error(`backstop: asking subscription ${subscriptionId} what it owes failed`, error);
+        return { resend: [], unsettled: events.map((event) => event.id), nextCheckAt: now + this.graceMs };
+      },
+    );
+    const unsettled = new Set(answers.flatMap(({ answer }) => answer.unsettled));
+    const nextCheckAt = Math.min(...answers.map(({ answer }) => answer.nextCheckAt ?? Number.POSITIVE_INFINITY));
+    const resends = answers.flatMap(({ subscriptionId, answer }) => deliveryMessages(subscriptionId, answer.resend));
     if (resends.length > 0) await sendAll(this.env.DELIVERIES, resends);
     return { unsettled, nextCheckAt };
   }

@@ -1,5 +1,5 @@
-import { groupBy } from "../../domain/collections";
-import { subscriptionStub, type Env } from "../../env";
+import type { Env } from "../../env";
+import { askEachSubscription } from "./ask-subscriptions";
 import type { EventStore, ExpiredEvent } from "./event-store";
 
 /** Events looked at per prune; a shard with more prunes again a second later. */
@@ -38,18 +38,11 @@ export class Retention {
 
   /** One call per subscription; one that cannot answer keeps all its events, to be asked again. */
   private async stillNeeded(expired: readonly ExpiredEvent[]): Promise<Set<string>> {
-    const pairs = expired.flatMap((event) => event.subscriptionIds.map((subscriptionId) => ({ subscriptionId, id: event.id })));
-    const answers = await Promise.all(
-      [...groupBy(pairs, (pair) => pair.subscriptionId)].map(async ([subscriptionId, group]) => {
-        const ids = group.map((pair) => pair.id);
-        try {
-          return await subscriptionStub(this.env, subscriptionId).stillNeeded(ids);
-        } catch (error) {
-          console.error(`retention: asking subscription ${subscriptionId} which events it still needs failed; they are kept`, error);
-          return ids;
-        }
-      }),
-    );
-    return new Set(answers.flat());
+    const asked = expired.flatMap((event) => event.subscriptionIds.map((subscriptionId) => ({ subscriptionId, item: event.id })));
+    const answers = await askEachSubscription(this.env, asked, (subscription, ids) => subscription.stillNeeded(ids), (subscriptionId, ids, error) => {
+      console.error(`retention: asking subscription ${subscriptionId} which events it still needs failed; they are kept`, error);
+      return ids;
+    });
+    return new Set(answers.flatMap(({ answer }) => answer));
   }
 }

@@ -107,6 +107,11 @@ function patched(settings: Settings, patch: SubscriptionUpdate): Settings {
   return JSON.stringify(next) === JSON.stringify(settings) ? settings : next;
 }
 
+/** Whether going from `before` to `after` switches the subscription off (what is owed is then held). */
+function switchedOff(before: Pick<Settings, "disabledReason">, after: Pick<Settings, "disabledReason">): boolean {
+  return after.disabledReason !== null && before.disabledReason === null;
+}
+
 /** The `subscription` table: one row, read on nearly every call and written rarely, so kept in memory. */
 export class SettingsStore {
   /** The row as last read (undefined: to be read again; null: there is none). */
@@ -153,8 +158,8 @@ export class SettingsStore {
     const settings = this.current();
     if (!settings) return null;
     const next = patched(settings, patch);
-    const disabled = next !== settings && this.write({ ...next, updatedAt: now });
-    return { settings: this.current()!, disabled };
+    if (next !== settings) this.write({ ...next, updatedAt: now });
+    return { settings: this.current()!, disabled: switchedOff(settings, next) };
   }
 
   /** A tombstone: false when there was no subscription. */
@@ -184,8 +189,9 @@ export class SettingsStore {
   recordHealth(consecutiveFailures: number, disabledReason: DisabledReason | null, now: number): boolean {
     const settings = this.stored();
     if (!settings || (settings.consecutiveFailures === consecutiveFailures && settings.disabledReason === disabledReason)) return false;
-    const disabling = disabledReason !== null && settings.disabledReason === null;
-    return this.write({ ...settings, consecutiveFailures, disabledReason, updatedAt: disabling ? now : settings.updatedAt });
+    const disabled = switchedOff(settings, { disabledReason });
+    this.write({ ...settings, consecutiveFailures, disabledReason, updatedAt: disabled ? now : settings.updatedAt });
+    return disabled;
   }
 
   targetOf(settings: Settings, now: number): DeliveryTarget {
@@ -195,9 +201,7 @@ export class SettingsStore {
     };
   }
 
-  /** Writes the row; whether it switched the subscription off (the one place that is decided). */
-  private write(settings: Settings): boolean {
-    const wasDisabled = this.cached?.disabledReason != null;
+  private write(settings: Settings): void {
     this.sql.exec(
       `INSERT OR REPLACE INTO subscription (singleton, id, name, target_url, event_types, auth_header, secret, rotated_secrets,
          disabled, disabled_reason, consecutive_failures, payload_format, max_events_per_delivery, max_concurrency, deleted_at, created_at, updated_at)
@@ -207,6 +211,5 @@ export class SettingsStore {
       settings.payloadFormat, settings.maxEventsPerDelivery, settings.maxConcurrency, settings.deletedAt, settings.createdAt, settings.updatedAt,
     );
     this.cached = settings;
-    return settings.disabledReason !== null && !wasDisabled;
   }
 }
