@@ -6,6 +6,7 @@ import { fanOut } from "../../src/delivery/fan-out";
 import { parseEventBatch } from "../../src/domain/event";
 import { Backstop } from "../../src/durable/ledger/backstop";
 import { EventStore } from "../../src/durable/ledger/event-store";
+import { Retention } from "../../src/durable/ledger/retention";
 import { ledgerShardOf, ledgerStub, type Env } from "../../src/env";
 import { standardWebhookHeaders, type ReceivedRequest } from "../support/received-request";
 import { api, bucket, createSubscription, eventually, type CreatedSubscription, getSubscription, ingest, makeEvent, received, receiverUrl } from "./helpers";
@@ -515,5 +516,17 @@ describe("retention", () => {
       return state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM events WHERE recheck_at = 1000").one().n;
     });
     expect(kept).toBe(250);
+  });
+
+  it("keeps an aged event whose subscription cannot answer, to ask again later", async () => {
+    const ledger = env.EVENTS.get(env.EVENTS.idFromName("retention-unanswered"));
+    const unreachable = { idFromName: (name: string) => env.SUBSCRIPTIONS.idFromName(name), get: () => ({ stillNeeded: () => Promise.reject(new Error("object unreachable (test)")) }) };
+    const recheckAt = await runInDurableObject(ledger, async (_, state) => {
+      const store = new EventStore(state.storage.sql);
+      state.storage.sql.exec("INSERT INTO events (id, code, body, subscription_ids, received_at) VALUES ('unanswered', 'product.update', '{}', '[\"wh_x\"]', 5)");
+      await new Retention(store, { ...env, SUBSCRIPTIONS: unreachable } as unknown as Env, DAY_MS).prune(Date.now(), { at: 5, id: "unanswered" });
+      return state.storage.sql.exec<{ recheck_at: number | null }>("SELECT recheck_at FROM events WHERE id = 'unanswered'").one().recheck_at;
+    });
+    expect(recheckAt).toBeGreaterThan(Date.now());
   });
 });
