@@ -10,8 +10,8 @@ export interface Config {
   readonly disableAfterFailures: number;
   /** How long past its due time an owed delivery may stay unattempted before the backstop enqueues it again. */
   readonly redeliveryGraceSeconds: number;
-  /** How long accepted events (and finished deliveries, and attempts) are kept. */
-  readonly eventRetentionDays: number;
+  /** How long accepted events (and finished deliveries, and attempts) are kept: EVENT_RETENTION_DAYS, in ms. */
+  readonly eventRetentionMs: number;
   /** Attempts a subscription keeps in its log whatever the retention (the log is cut back to it as it grows). */
   readonly maxLoggedAttempts: number;
   /** POSTs one consumer invocation keeps open at once: Cloudflare opens at most 6 connections per invocation, and a POST queued behind them would wait on its own timeout's clock. */
@@ -31,6 +31,8 @@ export interface Config {
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
 }
+
+export const DAY_MS = 24 * 60 * 60 * 1000;
 
 type RawVars = Partial<Record<string, unknown>>;
 
@@ -109,7 +111,7 @@ export function parseConfig(vars: RawVars): Config {
     maxRetries: integer(vars, "MAX_RETRIES", 2, 0, 100),
     disableAfterFailures: integer(vars, "DISABLE_AFTER_FAILURES", 3, 1, 1000),
     redeliveryGraceSeconds: integer(vars, "REDELIVERY_GRACE_SECONDS", 30, 1, 24 * 60 * 60),
-    eventRetentionDays: integer(vars, "EVENT_RETENTION_DAYS", 7, 1, 90),
+    eventRetentionMs: integer(vars, "EVENT_RETENTION_DAYS", 7, 1, 90) * DAY_MS,
     maxLoggedAttempts: integer(vars, "MAX_LOGGED_ATTEMPTS", 1_000_000, 1_000, 20_000_000),
     connectionsPerInvocation: integer(vars, "CONNECTIONS_PER_INVOCATION", 6, 1, 1000),
     targetPolicy: { allowHttp: flag(vars, "ALLOW_HTTP_TARGETS"), allowPrivate },

@@ -29,7 +29,7 @@ export async function lookupEvent(env: Env, uuid: string): Promise<EventDeliveri
   const { key, entry } = await acceptedEvent(env, uuid);
   const deliveries = await Promise.all(
     entry.subscriptionIds.map(async (subscriptionId) => {
-      const delivery = await subscriptionStub(env, subscriptionId).deliveryOf(key);
+      const delivery = await subscriptionStub(env, subscriptionId).deliveryOf(key, { settled: entry.settled, receivedAt: Date.parse(entry.receivedAt) });
       return delivery ? { subscriptionId, ...delivery } : null;
     }),
   );

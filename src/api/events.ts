@@ -32,10 +32,10 @@ const EventDeliveries = z
       z.object({
         subscriptionId: z.string(),
         status: z.enum(DELIVERY_STATUSES),
-        attempts: z.number().int(),
+        attempts: z.number().int().nullable().openapi({ description: "Attempts made; null once a delivery is a day past being delivered (its record is forgotten, its status stays)." }),
         nextAttemptAt: z.string().nullable().openapi({ description: "When the next attempt is due, while `retrying`; null otherwise." }),
         deliveryId: z.string().nullable().openapi({
-          description: "The delivery that carries the event (its `webhook-id`): the event id, or a Quiltt batch's id; null before its first attempt.",
+          description: "The delivery that carries the event (its `webhook-id`): the event id, or a Quiltt batch's id; null before its first attempt, and once a delivered delivery's record is forgotten.",
         }),
         subscriptionDeleted: z.boolean().openapi({ description: "The subscription was deleted since; its delivery history is kept." }),
       }),

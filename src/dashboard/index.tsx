@@ -1,4 +1,4 @@
-import { configOf } from "../config";
+import { configOf, DAY_MS } from "../config";
 import { Hono, type Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ZodType } from "zod";
@@ -230,7 +230,7 @@ dashboard.post("/subscriptions/:id/delete", ...action, async (c) => {
 dashboard.get("/events", ...page, async (c) => {
   const query = (c.req.query("uuid") ?? "").trim();
   const event = query === "" ? null : await findEvent(c.env, query);
-  return c.html(<EventPage csrfToken={c.var.csrfToken} query={query} event={event} notice={noticeOf(c)} retentionDays={configOf(c.env).eventRetentionDays} />, query !== "" && !event ? 404 : 200);
+  return c.html(<EventPage csrfToken={c.var.csrfToken} query={query} event={event} notice={noticeOf(c)} retentionDays={configOf(c.env).eventRetentionMs / DAY_MS} />, query !== "" && !event ? 404 : 200);
 });
 
 dashboard.post("/events/:uuid/redeliver", ...action, async (c) => {

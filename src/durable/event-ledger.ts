@@ -7,7 +7,6 @@ import { Backstop } from "./ledger/backstop";
 import { EventStore, type LedgerEntry } from "./ledger/event-store";
 import { Retention } from "./ledger/retention";
 
-const DAY_MS = 24 * 60 * 60 * 1000;
 /** Where a failing sweep's alarm is left: the backstop is tried again this soon, never dropped. */
 const SWEEP_RETRY_MS = 10_000;
 
@@ -29,8 +28,8 @@ export class EventLedger extends DurableObject<Env> {
     const config = configOf(env);
     this.graceMs = config.redeliveryGraceSeconds * 1000;
     this.events = new EventStore(ctx.storage.sql);
-    this.backstop = new Backstop(ctx.storage.sql, this.events, env, this.graceMs);
-    this.retention = new Retention(this.events, env, config.eventRetentionDays * DAY_MS);
+    this.backstop = new Backstop(ctx.storage.sql, this.events, env, this.graceMs, config.eventRetentionMs);
+    this.retention = new Retention(this.events, env, config.eventRetentionMs);
   }
 
   /**
@@ -51,7 +50,7 @@ export class EventLedger extends DurableObject<Env> {
   }
 
   get(id: string): LedgerEntry | null {
-    return this.events.get(id);
+    return this.events.get(id, this.backstop.settled());
   }
 
   bodies(ids: string[]): Record<string, string> {

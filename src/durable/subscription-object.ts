@@ -9,7 +9,7 @@ import type { Env } from "../env";
 import { AttemptLog, type AttemptPage } from "./subscription/attempt-log";
 import { Backstop, type AskedEvent } from "./subscription/backstop";
 import type { FinishResult, FinishedAttempt, GatePlan, GateRequest, OwedCheck } from "./subscription/control";
-import { DeliveryStore, viewOfDelivery, type DeliveryView } from "./subscription/deliveries";
+import { DELIVERED_ROWS_KEPT_MS, DeliveryStore, viewOfDelivery, viewWithoutRow, type DeliveryView, type LedgerView } from "./subscription/deliveries";
 import { Leases } from "./subscription/leases";
 import { outcomesOf } from "./subscription/outcomes";
 import { SettingsStore, viewOf } from "./subscription/settings";
@@ -25,7 +25,6 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  */
 export class SubscriptionObject extends DurableObject<Env> {
   private readonly config: Config;
-  private readonly retentionMs: number;
   private readonly settings: SettingsStore;
   private readonly deliveries: DeliveryStore;
   private readonly log: AttemptLog;
@@ -37,7 +36,6 @@ export class SubscriptionObject extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.config = configOf(env);
-    this.retentionMs = this.config.eventRetentionDays * DAY_MS;
     this.settings = new SettingsStore(ctx.storage.sql);
     this.deliveries = new DeliveryStore(ctx.storage.sql);
     this.log = new AttemptLog(ctx.storage, this.config.maxLoggedAttempts);
@@ -118,13 +116,13 @@ export class SubscriptionObject extends DurableObject<Env> {
     const rows = this.deliveries.getAll([...attempts.map(({ item }) => item.id), ...expired.map((item) => item.id)]);
     const outcomes = outcomesOf({
       subscriptionId: settings.id, deleted: settings.deletedAt !== null, health: settings, attempts, expired, rows,
-      policy: this.config, retentionMs: this.retentionMs, now,
+      policy: this.config, retentionMs: this.config.eventRetentionMs, now,
     });
     this.log.appendAll(attempts);
     for (const { row, isNew } of outcomes.writes) this.deliveries.put(row, now, isNew);
     if (this.settings.recordHealth(outcomes.health.consecutiveFailures, outcomes.health.disabledReason, now)) this.deliveries.holdOwed(now);
     // A busy subscription's log is cut back to its cap as it goes, not once a day (the cut reads only its oldest rows).
-    if (this.log.outgrown()) this.log.prune(now - this.retentionMs);
+    if (this.log.outgrown()) this.log.prune(now - this.config.eventRetentionMs);
     await this.ensureAlarm();
     return { retries: outcomes.retries, alerts: this.config.opsWebhookUrl ? outcomes.alerts : [] };
   }
@@ -157,18 +155,15 @@ export class SubscriptionObject extends DurableObject<Env> {
 
 
   /**
-   * The delivery that carries this event (its own, or its Quiltt batch); null when there never was
-   * a subscription here. The caller knows the event matched: with no row yet (not attempted), it is
-   * pending, or held while the subscription is disabled, and `deliveryId` is null.
+   * The delivery that carries this event (its own, or its Quiltt batch); null when there never was a
+   * subscription here, or nothing is known of it any more. The caller knows the event matched.
    */
-  deliveryOf(eventId: string): DeliveryView | null {
+  deliveryOf(eventId: string, event: LedgerView): DeliveryView | null {
     const settings = this.settings.stored();
     if (!settings) return null;
     const row = this.deliveries.ofEvent(eventId);
-    const deleted = settings.deletedAt !== null;
-    if (row) return viewOfDelivery(row, deleted);
-    const status = settings.disabledReason ? "held" : "pending";
-    return { status, attempts: 0, nextAttemptAt: null, deliveryId: null, subscriptionDeleted: deleted };
+    if (row) return viewOfDelivery(row, settings.deletedAt !== null);
+    return viewWithoutRow(settings, event, Date.now() - this.config.eventRetentionMs);
   }
 
   attempts(limit: number, before: number | null): AttemptPage {
@@ -214,15 +209,15 @@ export class SubscriptionObject extends DurableObject<Env> {
 
 
   /**
-   * Daily: forgets delivered and failed deliveries and attempts past the retention, and caps the log.
-   * Set again first, so that a failing prune cannot stop it.
+   * Daily: forgets delivered deliveries a day old, failed ones and attempts past the retention, and caps
+   * the log. Set again first, so that a failing prune cannot stop it.
    */
   override async alarm(): Promise<void> {
     const now = Date.now();
     await this.ctx.storage.setAlarm(now + DAY_MS);
     try {
-      const horizon = now - this.retentionMs;
-      this.deliveries.prune(horizon);
+      const horizon = now - this.config.eventRetentionMs;
+      this.deliveries.prune(now - DELIVERED_ROWS_KEPT_MS, horizon);
       this.log.prune(horizon);
     } catch (error) {
       console.error(`subscription ${this.settings.stored()?.id ?? "?"}: pruning failed`, error);

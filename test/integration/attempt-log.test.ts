@@ -5,7 +5,7 @@ import type { Outcome } from "../../src/delivery/retry-policy";
 import type { DeliveryItem } from "../../src/domain/delivery";
 import { AttemptLog } from "../../src/durable/subscription/attempt-log";
 import { ROW_CAPACITY } from "../../src/durable/subscription/attempt-rows";
-import { api, createSubscription } from "./helpers";
+import { api, createSubscription, UNSETTLED } from "./helpers";
 
 /** The attempt log through the object's RPC and the API: one row per `finish`, paged newest first. */
 
@@ -167,6 +167,6 @@ describe("the attempt log", () => {
     expect(await logged()).toBe(cap);
     expect((await stub.attempts(1, null)).items[0]?.eventId).toBe(recorded.at(-1));
     // A delivery's row outlives its attempts: it is what stops a late copy from being POSTed again.
-    expect(await stub.deliveryOf(recorded[0] ?? "")).toMatchObject({ status: "delivered", attempts: 1, deliveryId: recorded[0] });
+    expect(await stub.deliveryOf(recorded[0] ?? "", UNSETTLED)).toMatchObject({ status: "delivered", attempts: 1, deliveryId: recorded[0] });
   });
 });

@@ -4,7 +4,7 @@ import { consumeBatch } from "../../src/delivery/consumer";
 import type { DeliveryMessage, QueueMessage } from "../../src/delivery/messages";
 import type { Env } from "../../src/env";
 import { standardWebhookHeaders } from "../support/received-request";
-import { bucket, createSubscription, eventually, ingest, makeEvent, received, receiverUrl, type QueueOutcome } from "./helpers";
+import { bucket, createSubscription, eventually, ingest, makeEvent, received, receiverUrl, UNSETTLED, type QueueOutcome } from "./helpers";
 import { MAX_ITEMS_PER_GATE } from "../../src/domain/gate";
 
 /** The queue consumer called directly with batches made here. */
@@ -60,8 +60,8 @@ describe("the consumer when an event body is no longer kept", () => {
 
     expect(outcome.explicitAcks).toEqual(["delivery-message"]);
     expect(await received(name)).toEqual([]);
-    expect(await stub.deliveryOf(aged)).toMatchObject({ status: "failed", attempts: 0, deliveryId: aged });
-    expect(await stub.deliveryOf(withdrawn)).toMatchObject({ status: "pending", deliveryId: null });
+    expect(await stub.deliveryOf(aged, UNSETTLED)).toMatchObject({ status: "failed", attempts: 0, deliveryId: aged });
+    expect(await stub.deliveryOf(withdrawn, UNSETTLED)).toMatchObject({ status: "pending", deliveryId: null });
     expect(await stub.view()).toMatchObject({ disabled: false, consecutiveFailures: 0 });
   });
 });

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { AttemptResult } from "../../src/delivery/attempt";
 import type { DeliveryItem } from "../../src/domain/delivery";
 import type { SubscriptionCreate } from "../../src/domain/subscription";
-import { api, createSubscription } from "./helpers";
+import { api, createSubscription, UNSETTLED } from "./helpers";
 import { eventually } from "../support/eventually";
 
 /** The subscription object's RPC as the consumer and the backstop call it, without either. */
@@ -90,7 +90,7 @@ describe("begin and finish: the gate and its leases", () => {
     expect(ids(busyPlan.send)).toEqual([busy.id]);
     const again = await stub.begin({ leaseMs: LEASE_MS, connections: CONNECTIONS, deliveries: [done, busy, retried, { ...retried, attempt: 2 }] });
     expect(again).toMatchObject({ send: [], wait: [] });
-    expect(await stub.deliveryOf(retried.id)).toEqual({ deliveryId: retried.id, status: "delivered", attempts: 2, nextAttemptAt: null, subscriptionDeleted: false });
+    expect(await stub.deliveryOf(retried.id, UNSETTLED)).toEqual({ deliveryId: retried.id, status: "delivered", attempts: 2, nextAttemptAt: null, subscriptionDeleted: false });
   });
 
   it("writes two rows for a first-try success: its delivery and its attempt", async () => {
@@ -118,11 +118,11 @@ describe("begin and finish: the gate and its leases", () => {
     expect(third.alerts).toEqual([
       { type: "subscription.disabled", subscriptionId: subscription.id, reason: "failures", lastStatus: 502, lastError: "boom", consecutiveFailures: 3 },
     ]);
-    for (const item of [a, b, c]) expect(await stub.deliveryOf(item.id)).toMatchObject({ status: "held" });
+    for (const item of [a, b, c]) expect(await stub.deliveryOf(item.id, UNSETTLED)).toMatchObject({ status: "held" });
 
     const later = fresh();
     expect(await stub.begin({ leaseMs: LEASE_MS, connections: CONNECTIONS, deliveries: [{ ...a, attempt: 2 }, later] })).toMatchObject({ send: [], wait: [] });
-    expect(await stub.deliveryOf(later.id)).toEqual({ deliveryId: later.id, status: "held", attempts: 0, nextAttemptAt: null, subscriptionDeleted: false });
+    expect(await stub.deliveryOf(later.id, UNSETTLED)).toEqual({ deliveryId: later.id, status: "held", attempts: 0, nextAttemptAt: null, subscriptionDeleted: false });
   });
 
   it("starts a redelivered event over in a new round: the attempt under way is logged and changes nothing", async () => {
@@ -132,7 +132,7 @@ describe("begin and finish: the gate and its leases", () => {
     expect(await stub.redeliver({ id: item.id, code: CODE })).toBe("queued");
     await stub.finish(plan.leaseId, [{ item, result: result() }]);
 
-    expect(await stub.deliveryOf(item.id)).toMatchObject({ status: "pending", attempts: 0 });
+    expect(await stub.deliveryOf(item.id, UNSETTLED)).toMatchObject({ status: "pending", attempts: 0 });
     expect((await stub.attempts(10, null)).items).toMatchObject([{ eventId: item.id, eventIds: [item.id], deliveryId: item.id, attempt: 1, outcome: "success" }]);
     expect(await stub.begin({ leaseMs: LEASE_MS, connections: CONNECTIONS, deliveries: [item] })).toMatchObject({ send: [], wait: [] });
   });
@@ -153,7 +153,7 @@ describe("Quiltt batches", () => {
 
     await stub.finish(again.leaseId, [{ item: again.send[0]!, result: result() }]);
     for (const item of items.slice(0, 2))
-      expect(await stub.deliveryOf(item.id)).toMatchObject({ deliveryId: again.send[0]!.id, status: "delivered", attempts: 1 });
+      expect(await stub.deliveryOf(item.id, UNSETTLED)).toMatchObject({ deliveryId: again.send[0]!.id, status: "delivered", attempts: 1 });
     expect(ids((await stub.begin({ leaseMs: LEASE_MS, connections: CONNECTIONS, deliveries: items })).send)).toEqual([again.send[1]!.id]);
   });
 });
@@ -187,7 +187,7 @@ describe("owed: the backstop's question", () => {
     const [overdue, due] = [fresh(), fresh()];
     const plan = await stub.begin({ leaseMs: LEASE_MS, connections: CONNECTIONS, deliveries: [overdue, due] });
     await stub.finish(plan.leaseId, [{ item: overdue, result: failure() }, { item: due, result: failure() }]);
-    const dueAt = Date.parse((await stub.deliveryOf(due.id))!.nextAttemptAt!);
+    const dueAt = Date.parse((await stub.deliveryOf(due.id, UNSETTLED))!.nextAttemptAt!);
     await runInDurableObject(stub, (_, state) => {
       state.storage.sql.exec("UPDATE delivery SET next_attempt_at = ? WHERE id = ?", Date.now() - GRACE_MS - 1, overdue.id);
     });
@@ -202,7 +202,7 @@ describe("owed: the backstop's question", () => {
     const { stub } = await control({ disabled: true });
     const item = fresh();
     expect(await stub.owed(item.events, GRACE_MS)).toEqual({ resend: [], unsettled: [], nextCheckAt: null });
-    expect(await stub.deliveryOf(item.id)).toMatchObject({ status: "held", attempts: 0 });
+    expect(await stub.deliveryOf(item.id, UNSETTLED)).toMatchObject({ status: "held", attempts: 0 });
 
     const { stub: removed } = await control();
     expect(await removed.remove()).toBe(true);
@@ -257,23 +257,38 @@ describe("settings", () => {
     expect(await stub.update({ name: "again" })).toBeNull();
     expect(await stub.remove()).toBe(false);
     expect(await stub.begin({ leaseMs: LEASE_MS, connections: CONNECTIONS, deliveries: [fresh()] })).toMatchObject({ target: null, send: [], wait: [] });
-    expect(await stub.deliveryOf(item.id)).toMatchObject({ status: "delivered", attempts: 1, subscriptionDeleted: true });
+    expect(await stub.deliveryOf(item.id, UNSETTLED)).toMatchObject({ status: "delivered", attempts: 1, subscriptionDeleted: true });
     expect((await api(`/v1/webhooks/subscriptions/${subscription.id}`)).status).toBe(404);
   });
 
-  it("prunes delivered and failed deliveries and attempts past the retention daily, and keeps what is owed", async () => {
+  it("forgets delivered deliveries a day old and failed ones and attempts past the retention, daily, and keeps what is owed", async () => {
     const { stub } = await control();
-    const [delivered, retrying] = [fresh(), fresh()];
-    const plan = await stub.begin({ leaseMs: LEASE_MS, connections: CONNECTIONS, deliveries: [delivered, retrying] });
-    await stub.finish(plan.leaseId, [{ item: delivered, result: result() }, { item: retrying, result: failure() }]);
+    const [delivered, deliveredLately, failedLately, failed, retrying] = [fresh(), fresh(), fresh(), fresh(), fresh()];
+    const plan = await stub.begin({ leaseMs: LEASE_MS, connections: CONNECTIONS, deliveries: [delivered, deliveredLately, failedLately, failed, retrying] });
+    // All succeed (three failures would disable the subscription); each row's state is then set below.
+    await stub.finish(plan.leaseId, [delivered, deliveredLately, failedLately, failed, retrying].map((item) => ({ item, result: result() })));
+    const DAY_MS = 24 * 60 * 60 * 1000;
     await runInDurableObject(stub, (_, state) => {
-      state.storage.sql.exec("UPDATE delivery SET updated_at = 0, created_at = 0");
+      const changedAgo = (status: string, ms: number, id: string) =>
+        state.storage.sql.exec("UPDATE delivery SET status = ?, updated_at = ?, created_at = 0 WHERE id = ?", status, Date.now() - ms, id);
+      changedAgo("delivered", 2 * DAY_MS, delivered.id);
+      changedAgo("delivered", DAY_MS / 2, deliveredLately.id);
+      changedAgo("failed", 2 * DAY_MS, failedLately.id);
+      changedAgo("failed", 8 * DAY_MS, failed.id);
+      changedAgo("retrying", 8 * DAY_MS, retrying.id);
       state.storage.sql.exec("UPDATE attempt_batch SET newest_at = 0");
     });
 
     expect(await runDurableObjectAlarm(stub)).toBe(true);
-    expect(await stub.deliveryOf(delivered.id)).toMatchObject({ deliveryId: null, status: "pending" });
-    expect(await stub.deliveryOf(retrying.id)).toMatchObject({ deliveryId: retrying.id, status: "retrying" });
+    // Forgotten: what it was depends on whether the ledger has seen the event settled, and how long ago it came.
+    const settled = (receivedAt: number) => ({ settled: true, receivedAt });
+    expect(await stub.deliveryOf(delivered.id, settled(Date.now() - 2 * DAY_MS))).toEqual({ deliveryId: null, status: "delivered", attempts: null, nextAttemptAt: null, subscriptionDeleted: false });
+    expect(await stub.deliveryOf(delivered.id, UNSETTLED)).toMatchObject({ deliveryId: null, status: "pending", attempts: 0 });
+    expect(await stub.deliveryOf(failed.id, settled(Date.now() - 8 * DAY_MS))).toBeNull();
+    // Kept.
+    expect(await stub.deliveryOf(deliveredLately.id, UNSETTLED)).toMatchObject({ deliveryId: deliveredLately.id, status: "delivered", attempts: 1 });
+    expect(await stub.deliveryOf(failedLately.id, UNSETTLED)).toMatchObject({ deliveryId: failedLately.id, status: "failed" });
+    expect(await stub.deliveryOf(retrying.id, UNSETTLED)).toMatchObject({ deliveryId: retrying.id, status: "retrying" });
     expect((await stub.attempts(10, null)).items).toEqual([]);
     const nextAlarm = await runInDurableObject(stub, (_, state) => state.storage.getAlarm());
     expect(nextAlarm).toBeGreaterThan(Date.now() + 23 * 60 * 60 * 1000);

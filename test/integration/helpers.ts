@@ -79,3 +79,6 @@ export interface QueueOutcome {
   readonly explicitAcks: string[];
   readonly retryMessages: { readonly msgId: string }[];
 }
+
+/** What the event ledger tells `deliveryOf` of an event it has not seen settled yet. */
+export const UNSETTLED = { settled: false, receivedAt: Date.now() };

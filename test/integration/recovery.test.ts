@@ -74,7 +74,8 @@ async function expectConflict(response: Response): Promise<void> {
   expect(await response.json()).toMatchObject({ error: "conflict" });
 }
 
-const DAY_MS = 24 * 60 * 60 * 1000;
+const HOUR_MS = 60 * 60 * 1000;
+const DAY_MS = 24 * HOUR_MS;
 const ledgerOf = (uuid: string) => ledgerStub(env, ledgerShardOf(uuid));
 
 /** As if accepted eight days ago: past EVENT_RETENTION_DAYS (7) and the grace period. Then the shard's alarm (backstop, prune) runs. */
@@ -360,7 +361,6 @@ describe("endpoint answers that change the schedule", () => {
 });
 
 describe("backstop", () => {
-  const HOUR_MS = 60 * 60 * 1000;
 
   /** As if the events had been accepted an hour ago: past the grace period (REDELIVERY_GRACE_SECONDS is 30 in tests). */
   async function acceptedAnHourAgo(...uuids: string[]): Promise<void> {
@@ -418,7 +418,7 @@ describe("the backstop's watermark", () => {
     const ledger = env.EVENTS.get(env.EVENTS.idFromName("backstop-long-pass"));
     const settled = await runInDurableObject(ledger, async (_, state) => {
       const store = new EventStore(state.storage.sql);
-      const backstop = new Backstop(state.storage.sql, store, env as Env, 30_000);
+      const backstop = new Backstop(state.storage.sql, store, env as Env, 30_000, 7 * DAY_MS);
       // 1,200 events (over two sweeps' worth) matched to a subscription that does not exist: each is settled.
       for (let index = 0; index < 1_200; index++)
         state.storage.sql.exec("INSERT INTO events (id, code, body, subscription_ids, received_at) VALUES (?, 'product.update', '{}', '[\"wh_gone\"]', ?)", `e-${String(index).padStart(4, "0")}`, 1_000 + index);
@@ -427,6 +427,42 @@ describe("the backstop's watermark", () => {
       return backstop.settled();
     });
     expect(settled).toEqual({ at: 2_199, id: "e-1199" });
+  });
+
+  it("sets aside the settled events behind one still owed, once ten minutes old, and asks about them no more", async () => {
+    const ledger = env.EVENTS.get(env.EVENTS.idFromName("backstop-stalled"));
+    const asked: string[][] = [];
+    // One subscription: "stuck" is owed for ever (its endpoint keeps failing), everything else is settled.
+    const subscriptions = {
+      idFromName: (name: string) => env.SUBSCRIPTIONS.idFromName(name),
+      get: () => ({
+        owed: (events: { id: string }[]) => {
+          asked.push(events.map((event) => event.id));
+          return { resend: [], unsettled: events.filter((event) => event.id === "stuck").map((event) => event.id), nextCheckAt: null };
+        },
+      }),
+    };
+    const now = Date.now();
+    const found = await runInDurableObject(ledger, async (_, state) => {
+      const store = new EventStore(state.storage.sql);
+      const backstop = new Backstop(state.storage.sql, store, { ...env, SUBSCRIPTIONS: subscriptions } as unknown as Env, 30_000, 7 * DAY_MS);
+      const insert = (id: string, receivedAt: number) =>
+        state.storage.sql.exec("INSERT INTO events (id, code, body, subscription_ids, received_at) VALUES (?, 'product.update', '{}', '[\"wh_x\"]', ?)", id, receivedAt);
+      insert("stuck", now - 2 * HOUR_MS);
+      insert("delivered-long-ago", now - HOUR_MS);
+      insert("delivered-lately", now - 60_000);
+      await backstop.sweep(now);
+      await backstop.sweep(now);
+      const rechecks = state.storage.sql.exec<{ id: string; recheck_at: number | null }>("SELECT id, recheck_at FROM events ORDER BY id").toArray();
+      return { watermark: backstop.settled(), rechecks };
+    });
+    expect(found.watermark).toEqual({ at: 0, id: "" });
+    expect(found.rechecks).toEqual([
+      { id: "delivered-lately", recheck_at: null },
+      { id: "delivered-long-ago", recheck_at: now - HOUR_MS + 7 * DAY_MS },
+      { id: "stuck", recheck_at: null },
+    ]);
+    expect(asked).toEqual([["stuck", "delivered-long-ago", "delivered-lately"], ["stuck", "delivered-lately"]]);
   });
 });
 
@@ -442,6 +478,29 @@ describe("retention", () => {
     await expireAndPrune(event.uuid);
     expect((await api(`/v1/events/${event.uuid}`)).status).toBe(404);
     expect(await keptRecheckOf(event.uuid)).toBeNull();
+  });
+
+  it("reports a delivery delivered once its subscription has forgotten its row, a day on", async () => {
+    const name = bucket("retention-forgotten-row");
+    const subscription = await subscribe({ targetUrl: receiverUrl(name) });
+    const event = newEvent();
+    expect((await ingest(event)).status).toBe(202);
+    await eventually(async () => expect(await deliveryOf(event.uuid, subscription.id)).toEqual({ status: "delivered", attempts: 1 }));
+
+    // Two days on: the backstop sees it settled, then the subscription's daily prune forgets its row.
+    await runInDurableObject(ledgerOf(event.uuid), (_, state) => {
+      state.storage.sql.exec("UPDATE events SET received_at = received_at - ? WHERE id = ?", 2 * DAY_MS, event.uuid);
+    });
+    expect(await runDurableObjectAlarm(ledgerOf(event.uuid))).toBe(true);
+    const object = env.SUBSCRIPTIONS.get(env.SUBSCRIPTIONS.idFromName(subscription.id));
+    await runInDurableObject(object, (_, state) => state.storage.sql.exec("UPDATE delivery SET updated_at = updated_at - ? WHERE id = ?", 2 * DAY_MS, event.uuid));
+    expect(await runDurableObjectAlarm(object)).toBe(true);
+    const rows = await runInDurableObject(object, (_, state) => state.storage.sql.exec("SELECT id FROM delivery WHERE id = ?", event.uuid).toArray());
+    expect(rows).toEqual([]);
+
+    const body = (await (await api(`/v1/events/${event.uuid}`)).json()) as Pick<EventDeliveries, "deliveries">;
+    expect(body.deliveries).toEqual([{ subscriptionId: subscription.id, status: "delivered", attempts: null, nextAttemptAt: null, deliveryId: null, subscriptionDeleted: false }]);
+    expect(await requestsFor(name, event.uuid)).toHaveLength(1);
   });
 
   it("keeps the body of a delivery held past the retention, replays it whole, then forgets it", async () => {

@@ -74,7 +74,7 @@ export const EventPage: FC<EventPageProps> = ({ csrfToken, query, event, notice,
                         <span class={`badge ${STATUS_BADGES[delivery.status]}`}>{delivery.status}</span>
                         {delivery.nextAttemptAt ? <> next attempt <Time at={delivery.nextAttemptAt} /></> : null}
                       </td>
-                      <td data-label="Attempts">{delivery.attempts}</td>
+                      <td data-label="Attempts">{delivery.attempts ?? "—"}</td>
                       <td data-label="Send again">
                         <PostButton
                           action={`/events/${event.uuid}/redeliver`} csrfToken={csrfToken} label="Redeliver"

@@ -9,6 +9,12 @@ const EVENTS_PER_SWEEP = 500;
 const MORE_TO_SWEEP_MS = 1_000;
 /** However settled things look, an unsettled event is looked at again at least this often. */
 const LONGEST_WAIT_MS = 5 * 60 * 1000;
+/**
+ * A settled event the watermark cannot pass (an earlier one is still owed) is set aside once it is this
+ * old: not sooner, so that a short backlog costs no writes; not much later, so that a long one is not
+ * asked about again on every pass.
+ */
+const SET_ASIDE_AFTER_MS = 10 * 60 * 1000;
 
 /** Where the last sweep stopped: everything accepted up to here is settled. */
 type Watermark = {
@@ -22,6 +28,9 @@ type Watermark = {
  * period after events are accepted, their shard asks each subscription they matched which of them it
  * has settled (delivered, failed or held); the subscription enqueues again what is owed and overdue,
  * and the shard keeps asking about what is unsettled until it is. It owns one row: the watermark.
+ * Behind an event owed for long, the watermark stalls; an event seen settled behind it is set aside
+ * (never asked about again, pruned at its retention like any other), so that a stall neither makes
+ * every pass longer nor keeps asking about events whose delivery rows their subscriptions forget.
  */
 export class Backstop {
   private watermark: Watermark;
@@ -35,6 +44,7 @@ export class Backstop {
     private readonly events: EventStore,
     private readonly env: Env,
     private readonly graceMs: number,
+    private readonly retentionMs: number,
   ) {
     sql.exec("CREATE TABLE IF NOT EXISTS backstop (singleton INTEGER PRIMARY KEY CHECK (singleton = 1), at INTEGER NOT NULL, id TEXT NOT NULL)");
     this.watermark = sql.exec<Watermark>("SELECT at, id FROM backstop").toArray()[0] ?? { at: 0, id: "" };
@@ -56,6 +66,7 @@ export class Backstop {
     // While everything the pass has seen is settled, the watermark follows it: a pass over more than one
     // sweep's events moves it all the way, not one sweep's worth per pass.
     if (!this.pass.unsettled) this.advancePast(owed, unsettled);
+    this.setAsideSettled(owed, unsettled, now);
     this.pass.unsettled ||= unsettled.size > 0;
     this.pass.nextCheckAt = Math.min(this.pass.nextCheckAt, nextCheckAt);
 
@@ -92,6 +103,15 @@ export class Backstop {
     const resends = answers.flatMap(({ subscriptionId, answer }) => deliveryMessages(subscriptionId, answer.resend));
     if (resends.length > 0) await sendAll(this.env.DELIVERIES, resends);
     return { unsettled, nextCheckAt };
+  }
+
+  /** Of the events the watermark did not pass, those settled and old enough are set aside. */
+  private setAsideSettled(owed: readonly OwedEvent[], unsettled: ReadonlySet<string>, now: number): void {
+    const { at, id } = this.watermark;
+    const behindStall = owed.filter(
+      (event) => !unsettled.has(event.id) && event.receivedAt <= now - SET_ASIDE_AFTER_MS && (event.receivedAt > at || (event.receivedAt === at && event.id > id)),
+    );
+    this.events.setAside(behindStall.map((event) => event.id), this.retentionMs);
   }
 
   /** Moves the watermark to the last event before the first unsettled one. */

@@ -9,6 +9,8 @@ export interface LedgerEntry {
   readonly receivedAt: string;
   /** The subscriptions it matched when it was accepted. */
   readonly subscriptionIds: string[];
+  /** The backstop has seen each of its deliveries settled (delivered, failed or held). */
+  readonly settled: boolean;
 }
 
 /** An event with the subscriptions it owes a delivery to, as the backstop reads it. */
@@ -28,9 +30,9 @@ export interface ExpiredEvent {
 /**
  * The events table: each accepted event once, whatever the number of its subscribers, with the
  * subscriptions it matched. Keyed by id without a rowid. An event past its retention that a subscription
- * still needs is kept, with `recheck_at`, when to ask about it again. Two partial indexes: by age for the
- * events not kept (the backstop and pruning walk it, and never wade through kept ones), and by recheck
- * time for the kept.
+ * still needs is kept, with `recheck_at`, when to ask about it again; an event the backstop sets aside
+ * has it too, set to when its retention ends. Two partial indexes: by age for the events with none (the
+ * backstop and pruning walk it, and never wade through the others), and by recheck time for the others.
  */
 export class EventStore {
   constructor(private readonly sql: SqlStorage) {
@@ -62,10 +64,13 @@ export class EventStore {
     forEachChunk(ids, (chunk, placeholders) => this.sql.exec(`DELETE FROM events WHERE id IN (${placeholders})`, ...chunk));
   }
 
-  get(id: string): LedgerEntry | null {
+  /** The event, settled if it is at or before the backstop's watermark or set aside. */
+  get(id: string, watermark: { at: number; id: string }): LedgerEntry | null {
     const row = this.sql
-      .exec<{ body: string; code: string; subscription_ids: string; received_at: number }>(
-        "SELECT body, code, subscription_ids, received_at FROM events WHERE id = ?", id,
+      .exec<{ body: string; code: string; subscription_ids: string; received_at: number; settled: number }>(
+        `SELECT body, code, subscription_ids, received_at, (recheck_at IS NOT NULL OR (received_at, id) <= (?, ?)) AS settled
+         FROM events WHERE id = ?`,
+        watermark.at, watermark.id, id,
       )
       .toArray()[0];
     if (!row) return null;
@@ -74,6 +79,7 @@ export class EventStore {
       code: row.code,
       receivedAt: new Date(row.received_at).toISOString(),
       subscriptionIds: JSON.parse(row.subscription_ids) as string[],
+      settled: row.settled === 1,
     };
   }
 
@@ -138,6 +144,14 @@ export class EventStore {
   /** Keeps these events past their retention, to be asked about again at `recheckAt`. */
   keep(ids: readonly string[], recheckAt: number): void {
     forEachChunk(ids, (chunk, placeholders) => this.sql.exec(`UPDATE events SET recheck_at = ? WHERE id IN (${placeholders})`, recheckAt, ...chunk), 1);
+  }
+
+  /**
+   * Takes these settled events out of the backstop's walk: each is looked at again (by pruning, as one
+   * kept) when its retention ends.
+   */
+  setAside(ids: readonly string[], retentionMs: number): void {
+    forEachChunk(ids, (chunk, placeholders) => this.sql.exec(`UPDATE events SET recheck_at = received_at + ? WHERE id IN (${placeholders})`, retentionMs, ...chunk), 1);
   }
 
   /** When pruning next has something to look at: the oldest event not kept expires, or a kept one is due a recheck. */

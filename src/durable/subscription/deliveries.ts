@@ -32,14 +32,23 @@ export interface DeliveryRow {
 
 /** What `deliveryOf` answers for one event. */
 export interface DeliveryView {
-  /** Null while the event has no delivery row (not attempted yet). */
+  /** Null while the event has no delivery row (not attempted yet, or delivered and forgotten). */
   readonly deliveryId: string | null;
   readonly status: DeliveryStatus;
-  readonly attempts: number;
+  /** Null once a delivered delivery's row is forgotten. */
+  readonly attempts: number | null;
   /** ISO time of the next attempt, while retrying. */
   readonly nextAttemptAt: string | null;
   readonly subscriptionDeleted: boolean;
 }
+
+/**
+ * How long a delivered row is kept: it is what stops a late copy of its delivery from being POSTed again.
+ * Copies come from the queue (a redelivered message, a retry sent before a resend got through: at most
+ * RETRY_DELAY_SECONDS, 12 h, late) and from the ledger's backstop, which asks about an event until it has
+ * seen it settled and passed it or set it aside (minutes). A day covers both, whatever the retention.
+ */
+export const DELIVERED_ROWS_KEPT_MS = 24 * 60 * 60 * 1000;
 
 export type UnsettledCounts = Record<Exclude<DeliveryStatus, "delivered">, number>;
 
@@ -60,6 +69,30 @@ export function viewOfDelivery(row: DeliveryRow, subscriptionDeleted: boolean): 
     nextAttemptAt: row.status === "retrying" ? new Date(row.nextAttemptAt).toISOString() : null,
     deliveryId: row.id, subscriptionDeleted,
   };
+}
+
+/** What the event ledger knows of an event: whether its backstop has seen it settled, and when it was accepted. */
+export interface LedgerView {
+  readonly settled: boolean;
+  readonly receivedAt: number;
+}
+
+/**
+ * An event with no delivery row. Not attempted yet, unless the ledger has seen it settled: pending, or
+ * held while the subscription is disabled (a removed subscription sends nothing more, so what it never
+ * attempted stays so). Settled, it was delivered over a day ago, its row forgotten: every other settled
+ * state keeps its row for the retention. Past the retention, a delivered or failed row may be forgotten
+ * alike: nothing is known any more (null).
+ */
+export function viewWithoutRow(
+  subscription: { readonly disabledReason: string | null; readonly deletedAt: number | null },
+  event: LedgerView,
+  retentionHorizon: number,
+): DeliveryView | null {
+  const deleted = subscription.deletedAt !== null;
+  const base = { nextAttemptAt: null, deliveryId: null, subscriptionDeleted: deleted };
+  if (!event.settled || deleted) return { ...base, status: subscription.disabledReason ? "held" : "pending", attempts: 0 };
+  return event.receivedAt >= retentionHorizon ? { ...base, status: "delivered", attempts: null } : null;
 }
 
 /** The item that starts this row's next attempt (bodies left out: the consumer reads them from the ledger). */
@@ -172,15 +205,12 @@ export class DeliveryStore {
   }
 
   /**
-   * Forgets delivered and failed deliveries last changed before `horizon`; what is owed or held stays.
-   * Not sooner: a settled row is what stops a late copy of its delivery (a queue redelivery, a backstop
-   * resend) from being POSTed again while its event can still be asked about.
+   * Forgets delivered deliveries last changed before `deliveredHorizon` and failed ones (replayable until
+   * then) before `failedHorizon`; what is owed or held stays.
    */
-  prune(horizon: number): void {
-    this.sql.exec(
-      "DELETE FROM batch_event WHERE delivery_id IN (SELECT id FROM delivery WHERE status IN ('delivered', 'failed') AND updated_at < ?)",
-      horizon,
-    );
-    this.sql.exec("DELETE FROM delivery WHERE status IN ('delivered', 'failed') AND updated_at < ?", horizon);
+  prune(deliveredHorizon: number, failedHorizon: number): void {
+    const forgotten = "(status = 'delivered' AND updated_at < ?) OR (status = 'failed' AND updated_at < ?)";
+    this.sql.exec(`DELETE FROM batch_event WHERE delivery_id IN (SELECT id FROM delivery WHERE ${forgotten})`, deliveredHorizon, failedHorizon);
+    this.sql.exec(`DELETE FROM delivery WHERE ${forgotten}`, deliveredHorizon, failedHorizon);
   }
 }
