@@ -423,10 +423,12 @@ async function oneRun(receiver, bundle, run) {
   } finally {
     await stopped(doorbell);
   }
-  console.log(`  run ${run}: one subscriber again, CONNECTIONS_PER_INVOCATION ${WIDE_CONNECTIONS}`);
+  console.log(`  run ${run}: one subscriber, then ten, again with CONNECTIONS_PER_INVOCATION ${WIDE_CONNECTIONS}`);
   const wide = await startDoorbell(bundle, { CONNECTIONS_PER_INVOCATION: String(WIDE_CONNECTIONS) });
   try {
     result.oneSubscriberWide = await oneSubscriberRun(wide, receiver, `onewide${run}`);
+    // Like for like: workerd does not hold the ceiling to 6 connections (it opens a batch's 25 at once, more in background mode).
+    result.deliveryWide = await doorbellDeliveryRun(wide, receiver, `flowwide${run}`, "media.update", Array(SUBSCRIPTIONS).fill("ok"));
   } finally {
     await stopped(wide);
   }
@@ -438,6 +440,7 @@ async function oneRun(receiver, bundle, run) {
   // The higher of the two ceilings is the one to measure against.
   result.ceiling = Object.values(result.ceilings).reduce((best, ceiling) => (ceiling.perSecond > best.perSecond ? ceiling : best));
   result.pipelineOverCeiling = round(result.delivery.perSecond / result.ceiling.perSecond, 3);
+  result.pipelineWideOverCeiling = round(result.deliveryWide.perSecond / result.ceiling.perSecond, 3);
   const oneCeiling = result.ceilings.background.oneSubscriber.perSecond;
   result.oneSubscriberOverCeiling = round(result.oneSubscriber.perSecond / oneCeiling, 3);
   result.oneSubscriberWideOverCeiling = round(result.oneSubscriberWide.perSecond / oneCeiling, 3);
@@ -543,6 +546,8 @@ function summarise(runs, cost, long) {
     ceilingAwaitPerSecond: mid("ceilings.await.perSecond"),
     ceilingBackgroundPerSecond: mid("ceilings.background.perSecond"),
     pipelineOverCeiling: mid("pipelineOverCeiling"),
+    deliveriesWidePerSecond: mid("deliveryWide.perSecond"),
+    pipelineWideOverCeiling: mid("pipelineWideOverCeiling"),
     isolationHealthyPerSecond: mid("isolation.perSecond"),
     isolationRatio: mid("isolationRatio"),
     oneSubscriberPerSecond: mid("oneSubscriber.perSecond"),
@@ -569,7 +574,8 @@ function summarise(runs, cost, long) {
   const targets = [
     check("one subscriber / its ceiling (6 connections per invocation)", figures.oneSubscriberOverCeiling, TARGETS.oneSubscriberOverCeiling, true),
     check(`  the same, ${WIDE_CONNECTIONS} connections per invocation`, figures.oneSubscriberWideOverCeiling, TARGETS.oneSubscriberOverCeiling, true),
-    check("10 subscribers / ceiling", figures.pipelineOverCeiling, TARGETS.pipelineOverCeiling, true),
+    check("10 subscribers / ceiling (6 connections per invocation)", figures.pipelineOverCeiling, TARGETS.pipelineOverCeiling, true),
+    check(`  the same, ${WIDE_CONNECTIONS} connections per invocation`, figures.pipelineWideOverCeiling, TARGETS.pipelineOverCeiling, true),
     check("ingest p99 at concurrency 16 / the ceiling's", figures.ingestP99c16OverCeiling, TARGETS.ingestP99c16OverCeiling, false),
     // Judged on the costlier way of ingesting, whichever it is.
     check("SQLite rows written per delivery", worse("rowsWritten"), TARGETS.rowsWrittenPerDelivery, false),
@@ -603,6 +609,8 @@ function printReport(report) {
     ["ceiling Worker, POSTs awaited by the consumer (/s)", f.ceilingAwaitPerSecond, perRun("ceilings.await.perSecond")],
     ["ceiling Worker, POSTs in waitUntil (/s)", f.ceilingBackgroundPerSecond, perRun("ceilings.background.perSecond")],
     ["10 subscribers / higher ceiling", f.pipelineOverCeiling, perRun("pipelineOverCeiling")],
+    [`  the same, CONNECTIONS_PER_INVOCATION ${WIDE_CONNECTIONS} (/s)`, f.deliveriesWidePerSecond, perRun("deliveryWide.perSecond")],
+    ["  ratios: 6 / 100 connections per invocation", `${f.pipelineOverCeiling} / ${f.pipelineWideOverCeiling}`],
     ["isolation: healthy deliveries (/s)", f.isolationHealthyPerSecond, perRun("isolation.perSecond")],
     ["isolation ratio (healthy vs run 3)", f.isolationRatio, perRun("isolationRatio")],
     ["one subscriber, maxConcurrency 100, 50 ms endpoint (/s)", f.oneSubscriberPerSecond, perRun("oneSubscriber.perSecond")],
