@@ -16,6 +16,8 @@ import { SettingsStore, viewOf } from "./subscription/settings";
 import { checkSummaryWindow, summarize, type SubscriptionSummary } from "./subscription/summary";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** Between the steps of a prune pass over a large delivery table. */
+const PRUNE_STEP_GAP_MS = 1_000;
 
 /**
  * One subscription's control plane: its settings and secrets, the gate the consumer asks before it
@@ -210,15 +212,16 @@ export class SubscriptionObject extends DurableObject<Env> {
 
   /**
    * Daily: forgets delivered deliveries a day old, failed ones and attempts past the retention, and caps
-   * the log. Set again first, so that a failing prune cannot stop it.
+   * the log; a large table takes a step a second until the pass is done. Set again first, so that a
+   * failing prune cannot stop it.
    */
   override async alarm(): Promise<void> {
     const now = Date.now();
     await this.ctx.storage.setAlarm(now + DAY_MS);
     try {
       const horizon = now - this.config.eventRetentionMs;
-      this.deliveries.prune(now - DELIVERED_ROWS_KEPT_MS, horizon);
       this.log.prune(horizon);
+      if (this.deliveries.pruneStep(now - DELIVERED_ROWS_KEPT_MS, horizon)) await this.ctx.storage.setAlarm(now + PRUNE_STEP_GAP_MS);
     } catch (error) {
       console.error(`subscription ${this.settings.stored()?.id ?? "?"}: pruning failed`, error);
     }

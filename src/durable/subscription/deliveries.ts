@@ -17,7 +17,11 @@ CREATE TABLE IF NOT EXISTS delivery (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS delivery_unsettled ON delivery (status, created_at) WHERE status <> 'delivered';
 CREATE TABLE IF NOT EXISTS batch_event (event_id TEXT PRIMARY KEY, delivery_id TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS delivery_prune (singleton INTEGER PRIMARY KEY CHECK (singleton = 1), after TEXT NOT NULL);
 `;
+
+/** Rows one prune step looks at: its work stays small, however large the table (delivered rows have no index by time). */
+const ROWS_PER_PRUNE_STEP = 5_000;
 
 export interface DeliveryRow {
   readonly id: string;
@@ -205,12 +209,27 @@ export class DeliveryStore {
   }
 
   /**
-   * Forgets delivered deliveries last changed before `deliveredHorizon` and failed ones (replayable until
-   * then) before `failedHorizon`; what is owed or held stays.
+   * One step of a pass over the table in key order, on from where the last step stopped: forgets the
+   * delivered deliveries last changed before `deliveredHorizon`, and the failed ones (replayable until
+   * then) before `failedHorizon`, with their batches' event lists; what is owed or held stays. Returns
+   * whether the pass has more to do (a finished pass starts again from the first key next time).
    */
-  prune(deliveredHorizon: number, failedHorizon: number): void {
-    const forgotten = "(status = 'delivered' AND updated_at < ?) OR (status = 'failed' AND updated_at < ?)";
-    this.sql.exec(`DELETE FROM batch_event WHERE delivery_id IN (SELECT id FROM delivery WHERE ${forgotten})`, deliveredHorizon, failedHorizon);
-    this.sql.exec(`DELETE FROM delivery WHERE ${forgotten}`, deliveredHorizon, failedHorizon);
+  pruneStep(deliveredHorizon: number, failedHorizon: number, rowsPerStep = ROWS_PER_PRUNE_STEP): boolean {
+    const after = this.sql.exec<{ after: string }>("SELECT after FROM delivery_prune").toArray()[0]?.after ?? "";
+    const last = this.sql.exec<{ id: string }>("SELECT id FROM delivery WHERE id > ? ORDER BY id LIMIT 1 OFFSET ?", after, rowsPerStep - 1).toArray()[0]?.id;
+    const inStep = last === undefined ? "delivery.id > ?" : "delivery.id > ? AND delivery.id <= ?";
+    const keys = last === undefined ? [after] : [after, last];
+    // Qualified: json_each below has columns of the same names.
+    const forgotten = `${inStep} AND ((delivery.status = 'delivered' AND delivery.updated_at < ?) OR (delivery.status = 'failed' AND delivery.updated_at < ?))`;
+    // A batch's events are found through its own list: batch_event is keyed by event, not by batch.
+    this.sql.exec(
+      `DELETE FROM batch_event WHERE (event_id, delivery_id) IN (
+         SELECT json_extract(listed.value, '$.id'), delivery.id FROM delivery, json_each(delivery.events) AS listed WHERE ${forgotten})`,
+      ...keys, deliveredHorizon, failedHorizon,
+    );
+    this.sql.exec(`DELETE FROM delivery WHERE ${forgotten}`, ...keys, deliveredHorizon, failedHorizon);
+    if (last !== undefined || after !== "")
+      this.sql.exec("INSERT INTO delivery_prune (singleton, after) VALUES (1, ?) ON CONFLICT (singleton) DO UPDATE SET after = excluded.after", last ?? "");
+    return last !== undefined;
   }
 }
