@@ -468,12 +468,18 @@ describe("the backstop's watermark", () => {
 
 describe("retention", () => {
 
-  it("forgets a delivered event past the retention", async () => {
-    const name = bucket("retention-delivered");
+  /** A subscription whose endpoint answers 200, and one event delivered to it. */
+  async function deliveredEvent(bucketName: string) {
+    const name = bucket(bucketName);
     const subscription = await subscribe({ targetUrl: receiverUrl(name) });
     const event = newEvent();
     expect((await ingest(event)).status).toBe(202);
     await eventually(async () => expect(await deliveryOf(event.uuid, subscription.id)).toEqual({ status: "delivered", attempts: 1 }));
+    return { name, subscription, event };
+  }
+
+  it("forgets a delivered event past the retention", async () => {
+    const { event } = await deliveredEvent("retention-delivered");
 
     await expireAndPrune(event.uuid);
     expect((await api(`/v1/events/${event.uuid}`)).status).toBe(404);
@@ -481,11 +487,7 @@ describe("retention", () => {
   });
 
   it("reports a delivery delivered once its subscription has forgotten its row, a day on", async () => {
-    const name = bucket("retention-forgotten-row");
-    const subscription = await subscribe({ targetUrl: receiverUrl(name) });
-    const event = newEvent();
-    expect((await ingest(event)).status).toBe(202);
-    await eventually(async () => expect(await deliveryOf(event.uuid, subscription.id)).toEqual({ status: "delivered", attempts: 1 }));
+    const { name, subscription, event } = await deliveredEvent("retention-forgotten-row");
 
     // Two days on: the backstop sees it settled, then the subscription's daily prune forgets its row.
     await runInDurableObject(ledgerOf(event.uuid), (_, state) => {
