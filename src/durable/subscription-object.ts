@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { configOf, type Config } from "../config";
+import { configOf, DAY_MS, type Config } from "../config";
 import { deliveryMessages, sendAll } from "../delivery/messages";
 import { faults } from "../faults";
 import type { DeliveryItem } from "../domain/delivery";
@@ -15,7 +15,6 @@ import { outcomesOf } from "./subscription/outcomes";
 import { SettingsStore, viewOf } from "./subscription/settings";
 import { checkSummaryWindow, summarize, type SubscriptionSummary } from "./subscription/summary";
 
-const DAY_MS = 24 * 60 * 60 * 1000;
 /** Between the steps of a prune pass over a large delivery table. */
 const PRUNE_STEP_GAP_MS = 1_000;
 

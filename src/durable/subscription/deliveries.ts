@@ -1,4 +1,5 @@
 import type { DeliveryItem, DeliveryStatus, EventRef } from "../../domain/delivery";
+import { DAY_MS } from "../../config";
 import { forEachChunk } from "../sql-chunks";
 
 /**
@@ -52,7 +53,7 @@ export interface DeliveryView {
  * RETRY_DELAY_SECONDS, 12 h, late) and from the ledger's backstop, which asks about an event until it has
  * seen it settled and passed it or set it aside (minutes). A day covers both, whatever the retention.
  */
-export const DELIVERED_ROWS_KEPT_MS = 24 * 60 * 60 * 1000;
+export const DELIVERED_ROWS_KEPT_MS = DAY_MS;
 
 export type UnsettledCounts = Record<Exclude<DeliveryStatus, "delivered">, number>;
 

@@ -1,9 +1,8 @@
+import { DAY_MS } from "../../config";
 import { OUTCOMES, type Outcome } from "../../delivery/retry-policy";
 import type { SubscriptionView } from "../../domain/subscription";
 import type { LoggedOutcome } from "./attempt-log";
 import type { UnsettledCounts } from "./deliveries";
-
-const DAY_MS = 24 * 60 * 60 * 1000;
 
 export type OutcomeCounts = Record<Outcome, number>;
 
