@@ -1,6 +1,7 @@
-import { env, runInDurableObject } from "cloudflare:test";
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { expect, it } from "vitest";
 import { DeliveryStore } from "../../src/durable/subscription/deliveries";
+import type { SubscriptionObject } from "../../src/durable/subscription-object";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -40,4 +41,24 @@ it("prunes the delivery table a few rows a step, on from where the last step sto
   expect(found.lists).toEqual(["e3"]);
   expect(found.nextPass).toBe(true);
   expect(found.afterNext).toEqual(["batch-held", "f2", "k1", "k2", "k3"]);
+});
+
+it("takes the next step of a pass a second later, not a day, while the table holds more than one step", async () => {
+  const object = env.SUBSCRIPTIONS.get(env.SUBSCRIPTIONS.idFromName("delivery-prune-alarm"));
+  await runInDurableObject(object, (_, state) => {
+    new DeliveryStore(state.storage.sql);
+    for (let index = 0; index < 5_001; index++)
+      state.storage.sql.exec(
+        "INSERT INTO delivery (id, round, status, attempts, next_attempt_at, events, created_at, updated_at) VALUES (?, 0, 'delivered', 1, 0, '[]', 0, 0)",
+        `d-${String(index).padStart(5, "0")}`,
+      );
+  });
+  expect(await runDurableObjectAlarm(object)).toBe(false); // no alarm yet: run it by hand
+  const alarmAt = await runInDurableObject(object, async (instance: SubscriptionObject, state) => {
+    await instance.alarm();
+    return state.storage.getAlarm();
+  });
+  expect(alarmAt).toBeLessThan(Date.now() + 60_000);
+  const left = await runInDurableObject(object, (_, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM delivery").one().n);
+  expect(left).toBe(1);
 });
