@@ -4,13 +4,35 @@ import { ApiError } from "./errors";
 
 const encoder = new TextEncoder();
 
+function sha256(text: string): Promise<ArrayBuffer> {
+  return crypto.subtle.digest("SHA-256", encoder.encode(text));
+}
+
 /** Equal-time comparison: both sides are hashed first so that neither length nor content leaks through timing. */
 export async function tokensEqual(given: string, expected: string): Promise<boolean> {
-  const [a, b] = await Promise.all([
-    crypto.subtle.digest("SHA-256", encoder.encode(given)),
-    crypto.subtle.digest("SHA-256", encoder.encode(expected)),
-  ]);
+  const [a, b] = await Promise.all([sha256(given), sha256(expected)]);
   return crypto.subtle.timingSafeEqual(a, b);
+}
+
+/**
+ * The hash of each configured token (API_TOKEN, INGEST_TOKEN), computed once per isolate rather than
+ * on every request; a rotated secret comes with a new isolate, and the map is cleared should it ever
+ * hold more than a few.
+ */
+const configuredDigests = new Map<string, Promise<ArrayBuffer>>();
+
+function configuredDigest(token: string): Promise<ArrayBuffer> {
+  let digest = configuredDigests.get(token);
+  if (!digest) {
+    if (configuredDigests.size >= 4) configuredDigests.clear();
+    digest = sha256(token);
+    configuredDigests.set(token, digest);
+  }
+  return digest;
+}
+
+async function matchesConfigured(givenDigest: ArrayBuffer, configured: string): Promise<boolean> {
+  return crypto.subtle.timingSafeEqual(givenDigest, await configuredDigest(configured));
 }
 
 function bearerToken(header: string | undefined): string | null {
@@ -42,8 +64,10 @@ export function requireToken(): MiddlewareHandler<AppEnv> {
     const isIngest = c.req.method === "POST" && c.req.path === "/v1/events";
     let granted = false;
     if (token !== null) {
-      granted = await tokensEqual(token, apiToken);
-      if (!granted && isIngest && ingestToken) granted = await tokensEqual(token, ingestToken);
+      // The given token is hashed once, however many configured tokens it is compared with.
+      const givenDigest = await sha256(token);
+      granted = await matchesConfigured(givenDigest, apiToken);
+      if (!granted && isIngest && ingestToken) granted = await matchesConfigured(givenDigest, ingestToken);
     }
     if (!granted) {
       const { success } = await c.env.API_AUTH_LIMITER.limit({ key: clientAddress(c) });

@@ -24,9 +24,10 @@ export async function readBodyText(c: Context, maxBytes: number): Promise<string
  * time would otherwise hold the request open), 400 for bytes that are not UTF-8.
  */
 export async function readBoundedText(c: Context, maxBytes: number): Promise<string> {
-  const tooLarge = new ApiError(413, "payload_too_large", `the body is larger than ${formatBytes(maxBytes)}`);
+  // Made only when thrown: an Error records its stack, which every accepted request would pay for.
+  const tooLarge = () => new ApiError(413, "payload_too_large", `the body is larger than ${formatBytes(maxBytes)}`);
   const declared = Number(c.req.header("content-length"));
-  if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge;
+  if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge();
 
   const chunks: Uint8Array[] = [];
   let length = 0;
@@ -43,7 +44,7 @@ export async function readBoundedText(c: Context, maxBytes: number): Promise<str
         const { done, value } = await Promise.race([reader.read(), deadline]);
         if (done) break;
         length += value.byteLength;
-        if (length > maxBytes) throw tooLarge;
+        if (length > maxBytes) throw tooLarge();
         chunks.push(value);
       }
     } catch (error) {

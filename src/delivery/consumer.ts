@@ -169,6 +169,7 @@ async function postAll(
 
 /** `finish` returns alerts only when OPS_WEBHOOK_URL is set. */
 function opsMessages(alerts: readonly OpsMessage["event"][]): MessageSendRequest<QueueMessage>[] {
+  if (alerts.length === 0) return [];
   const at = new Date().toISOString();
   return alerts.map((event) => ({ body: { type: "ops", id: `ops_${crypto.randomUUID()}`, at, event } }));
 }
