@@ -7,7 +7,7 @@
  * the 20,000 deliveries have arrived. Prints self time by function and what calls SQL `exec`, and
  * writes the profile to bench/results/ (open it in Chrome DevTools' Performance panel).
  *
- * Env: SUBSCRIPTIONS, EVENTS, EVENTS_PER_REQUEST to change the workload; STATE_DIR to keep Durable
+ * Env: SUBSCRIPTIONS, EVENTS, EVENTS_PER_REQUEST, CONCURRENCY to change the workload; STATE_DIR to keep Durable
  * Object storage somewhere chosen (say a tmpfs, to leave the disk out of it).
  */
 import { createServer } from "node:http";
@@ -24,6 +24,8 @@ const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const SUBSCRIPTIONS = Number(process.env.SUBSCRIPTIONS ?? 10);
 const EVENTS = Number(process.env.EVENTS ?? 2000);
 const EVENTS_PER_REQUEST = Number(process.env.EVENTS_PER_REQUEST ?? 100);
+/** Ingest requests in flight at once (the bench's ingest-latency scenario sends single events 16 at a time). */
+const CONCURRENCY = Number(process.env.CONCURRENCY ?? 1);
 const SAMPLING_INTERVAL_US = 200;
 /** Every wait is bounded: past this the profile is abandoned with an error. */
 const DRAIN_TIMEOUT_MS = 180_000;
@@ -93,7 +95,15 @@ try {
   await inspector.call("Profiler.setSamplingInterval", { interval: SAMPLING_INTERVAL_US });
   await inspector.call("Profiler.start");
   const startedAt = Date.now();
-  for (let sent = 0; sent < EVENTS; sent += EVENTS_PER_REQUEST) await ingest(makeEvents("document.update", Math.min(EVENTS_PER_REQUEST, EVENTS - sent)));
+  let sent = 0;
+  const sender = async () => {
+    while (sent < EVENTS) {
+      const count = Math.min(EVENTS_PER_REQUEST, EVENTS - sent);
+      sent += count;
+      await ingest(makeEvents("document.update", count));
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, sender));
   await waitForDeliveries(EVENTS * SUBSCRIPTIONS);
   const seconds = (Date.now() - startedAt) / 1000;
   const { profile } = await inspector.call("Profiler.stop");
