@@ -29,11 +29,11 @@ export async function lookupEvent(env: Env, uuid: string): Promise<EventDeliveri
   const { key, entry } = await acceptedEvent(env, uuid);
   const deliveries = await Promise.all(
     entry.subscriptionIds.map(async (subscriptionId) => {
-      const delivery = await subscriptionStub(env, subscriptionId).deliveryOf(key, { settled: entry.settled, receivedAt: Date.parse(entry.receivedAt) });
+      const delivery = await subscriptionStub(env, subscriptionId).deliveryOf(key, { settled: entry.settled, receivedAt: entry.receivedAt });
       return delivery ? { subscriptionId, ...delivery } : null;
     }),
   );
-  return { body: entry.body, receivedAt: entry.receivedAt, deliveries: deliveries.filter((delivery) => delivery !== null) };
+  return { body: entry.body, receivedAt: new Date(entry.receivedAt).toISOString(), deliveries: deliveries.filter((delivery) => delivery !== null) };
 }
 
 /**

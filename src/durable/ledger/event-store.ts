@@ -6,12 +6,16 @@ export interface LedgerEntry {
   /** The event exactly as ingested (JSON text). */
   readonly body: string;
   readonly code: string;
-  readonly receivedAt: string;
+  /** When it was accepted (ms since the epoch). */
+  readonly receivedAt: number;
   /** The subscriptions it matched when it was accepted. */
   readonly subscriptionIds: string[];
   /** The backstop has seen each of its deliveries settled (delivered, failed or held). */
   readonly settled: boolean;
 }
+
+/** What a subscription is told of an event when asked about its delivery of it. */
+export type LedgerView = Pick<LedgerEntry, "settled" | "receivedAt">;
 
 /** An event with the subscriptions it owes a delivery to, as the backstop reads it. */
 export interface OwedEvent {
@@ -77,7 +81,7 @@ export class EventStore {
     return {
       body: row.body,
       code: row.code,
-      receivedAt: new Date(row.received_at).toISOString(),
+      receivedAt: row.received_at,
       subscriptionIds: JSON.parse(row.subscription_ids) as string[],
       settled: row.settled === 1,
     };

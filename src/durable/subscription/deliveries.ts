@@ -1,5 +1,6 @@
 import type { DeliveryItem, DeliveryStatus, EventRef } from "../../domain/delivery";
 import { DAY_MS } from "../../config";
+import type { LedgerView } from "../ledger/event-store";
 import { forEachChunk } from "../sql-chunks";
 
 /**
@@ -74,12 +75,6 @@ export function viewOfDelivery(row: DeliveryRow, subscriptionDeleted: boolean): 
     nextAttemptAt: row.status === "retrying" ? new Date(row.nextAttemptAt).toISOString() : null,
     deliveryId: row.id, subscriptionDeleted,
   };
-}
-
-/** What the event ledger knows of an event: whether its backstop has seen it settled, and when it was accepted. */
-export interface LedgerView {
-  readonly settled: boolean;
-  readonly receivedAt: number;
 }
 
 /**
