@@ -18,13 +18,19 @@ import {
   waitForDeliveries,
 } from "./lib/load.mjs";
 import { dollarsPerMillionDeliveries, PRICE_SOURCES, PRICES, PRICES_READ_ON, sum } from "./lib/prices.mjs";
-import { LOG_DIR, buildBundle, cpuSeconds, memoryMiB, sleep, startReceiver, startWrangler } from "./lib/processes.mjs";
+import { LOG_DIR, buildBundle, cpuSeconds, memoryMiB, sleep, startReceiver, startWrangler, stateRoot } from "./lib/processes.mjs";
 
 const { values: options } = parseArgs({
-  options: { runs: { type: "string", default: "1" }, long: { type: "boolean", default: false }, help: { type: "boolean", default: false } },
+  options: {
+    runs: { type: "string", default: "1" }, long: { type: "boolean", default: false }, disk: { type: "boolean", default: false },
+    help: { type: "boolean", default: false },
+  },
 });
 if (options.help) {
-  console.log("npm run bench [-- --runs N (default 1, at most 5)] [-- --long (adds a 5x longer run: is memory flat?)]");
+  console.log(
+    "npm run bench [-- --runs N (default 1, at most 5)] [-- --long (adds a 5x longer run: is memory flat?)] " +
+      "[-- --disk (local state on disk, not on /dev/shm: see stateRoot in bench/lib/processes.mjs)]",
+  );
   process.exit(0);
 }
 const RUNS = Math.min(5, Math.max(1, Number.parseInt(options.runs, 10) || 1));
@@ -116,7 +122,9 @@ setTimeout(async () => {
 
 /** Doorbell (or its metered variant) from a bundle built at the start, so every run measures the same code. */
 function startDoorbell(bundle, vars = {}) {
-  return started(startWrangler({ name: "doorbell", args: [bundle.path, "--no-bundle", "--config", "wrangler.toml"], vars: { ...DOORBELL_VARS, ...vars } }));
+  return started(startWrangler({
+    name: "doorbell", args: [bundle.path, "--no-bundle", "--config", "wrangler.toml"], vars: { ...DOORBELL_VARS, ...vars }, stateOnDisk: options.disk,
+  }));
 }
 
 function cpuOf(instance) {
@@ -301,7 +309,7 @@ async function longRun(doorbell, receiver) {
 /** 4: the same volume through the ceiling Worker, to the same receiver, in one of its two modes. */
 async function ceilingRun(receiver, run, mode) {
   const ceiling = await started(
-    startWrangler({ name: `ceiling-${mode}`, args: ["--config", "bench/ceiling.wrangler.toml"], vars: { CEILING_MODE: mode } }),
+    startWrangler({ name: `ceiling-${mode}`, args: ["--config", "bench/ceiling.wrangler.toml"], vars: { CEILING_MODE: mode }, stateOnDisk: options.disk }),
   );
   try {
     const scenario = `ceiling${mode}${run}`;
@@ -658,7 +666,11 @@ const startedAt = Date.now();
 const host = machine();
 if (host.loadAverageAtStart[0] > host.nproc / 2)
   console.warn(`bench: the load average is ${host.loadAverageAtStart[0]} on ${host.nproc} cores; other work will lower these figures.`);
-console.log(`bench: ${RUNS} run(s)${options.long ? " + the 5x longer run" : ""}; Doorbell under wrangler dev (inspector proxy skipped), ${host.nproc} cores`);
+const STATE_ROOT = stateRoot(options.disk);
+console.log(
+  `bench: ${RUNS} run(s)${options.long ? " + the 5x longer run" : ""}; Doorbell under wrangler dev (inspector proxy skipped), ` +
+    `local state under ${STATE_ROOT}, ${host.nproc} cores`,
+);
 
 rmSync(LOG_DIR, { recursive: true, force: true }); // keep only this bench's logs
 const code = codeUnderTest();
@@ -674,14 +686,14 @@ try {
   const long = runs[0].long ?? null;
   const report = {
     generatedAt: new Date().toISOString(),
-    command: `npm run bench${RUNS > 1 || options.long ? ` --${RUNS > 1 ? ` --runs ${RUNS}` : ""}${options.long ? " --long" : ""}` : ""}`,
+    command: `npm run bench${RUNS > 1 || options.long || options.disk ? ` --${RUNS > 1 ? ` --runs ${RUNS}` : ""}${options.long ? " --long" : ""}${options.disk ? " --disk" : ""}` : ""}`,
     durationSeconds: null,
     machine: host,
     code,
     setup: {
       doorbell:
         "wrangler dev <bundle> --no-bundle --config wrangler.toml, the bundle built once by wrangler deploy --dry-run; " +
-        "VSCODE_INSPECTOR_OPTIONS={} (no inspector proxy); fresh --persist-to per run; DELIVERY_TIMEOUT_MS 5000",
+        "VSCODE_INSPECTOR_OPTIONS={} (no inspector proxy); fresh --persist-to per run, under " + STATE_ROOT + "; DELIVERY_TIMEOUT_MS 5000",
       workload: {
         subscriptions: SUBSCRIPTIONS, events: EVENTS, eventsPerRequest: BATCH, ingestIntervalMs: INGEST_INTERVAL_MS, singlePosts: SINGLE_POSTS,
         largeBatch: LARGE_BATCH, paces: PACES, costEvents: COST_EVENTS, slowEndpoint: SLOW_ENDPOINT, oneSubscriber: {

@@ -1,6 +1,6 @@
 /** Child processes of the benchmark: `wrangler dev` (and the workerd it starts) and the receiver. */
 import { fork, spawn } from "node:child_process";
-import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +11,16 @@ const WRANGLER = join(ROOT, "node_modules", ".bin", "wrangler");
 const CLOCK_TICKS_PER_SECOND = 100; // Linux USER_HZ
 /** Each `wrangler dev` log of the latest bench (bench/results/ is not committed): the first place to look when a figure is off. */
 export const LOG_DIR = join(ROOT, "bench", "results", "logs");
+
+/**
+ * Where `wrangler dev` keeps the Durable Objects' SQLite files: a tmpfs (/dev/shm) where there is one,
+ * unless `onDisk`. workerd runs every object's SQLite on its one thread here, so each commit's fsync
+ * to a disk stalls every object, the consumer and ingest alike; on Cloudflare each object commits on
+ * its own. The ceiling Worker stores nothing, so the disk slowed only Doorbell's side of each ratio.
+ */
+export function stateRoot(onDisk) {
+  return !onDisk && existsSync("/dev/shm") ? "/dev/shm" : tmpdir();
+}
 
 export async function freePort() {
   const probe = createServer();
@@ -50,9 +60,9 @@ export async function buildBundle(name, args) {
  * Starts `wrangler dev` on loopback with fresh local state. VSCODE_INSPECTOR_OPTIONS makes wrangler
  * skip its inspector proxy, which otherwise relays every request through its own Node process.
  */
-export async function startWrangler({ name, args, vars = {}, startTimeoutMs = 90_000 }) {
+export async function startWrangler({ name, args, vars = {}, startTimeoutMs = 90_000, stateOnDisk = false }) {
   const port = await freePort();
-  const stateDir = mkdtempSync(join(tmpdir(), `doorbell-bench-${name}-`));
+  const stateDir = mkdtempSync(join(stateRoot(stateOnDisk), `doorbell-bench-${name}-`));
   mkdirSync(LOG_DIR, { recursive: true });
   const logPath = join(LOG_DIR, `${name}-${new Date().toISOString().replace(/[:.]/g, "-")}.log`);
   const log = createWriteStream(logPath);
