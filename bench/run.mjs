@@ -641,7 +641,7 @@ function printReport(report) {
     ["Worker invocations", both((p) => p.workerInvocations)],
     ["stored bytes", both((p) => p.storedBytes)],
   ];
-  const width = Math.max(...[...rows, ...costRows].map(([label]) => label.length)) + 2;
+  const width = Math.max(...[...rows, ...costRows].map(([label]) => label.length), ...summary.targets.map((target) => target.name.length)) + 2;
   const line = ([label, value, runsText]) => `  ${label.padEnd(width)}${String(value).padEnd(16)}${runsText && runs.length > 1 ? `runs: ${runsText}` : ""}`;
   console.log(`\nDoorbell benchmark (${runs.length} run${runs.length > 1 ? "s, medians" : ""}; ${report.machine.nproc} cores, ${report.machine.cpuModel})`);
   for (const row of rows) console.log(line(row));

@@ -157,7 +157,8 @@ export function median(values) {
   if (present.length === 0) return null;
   const sorted = [...present].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+  // The mean of the two middle values, without the float tail it can bring (0.8200000000000001).
+  return sorted.length % 2 ? sorted[middle] : round((sorted[middle - 1] + sorted[middle]) / 2, 6);
 }
 
 export function round(value, digits) {
