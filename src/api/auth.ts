@@ -17,15 +17,16 @@ export async function tokensEqual(given: string, expected: string): Promise<bool
 /**
  * The hash of each configured token (API_TOKEN, INGEST_TOKEN), computed once per isolate rather than
  * on every request; a rotated secret comes with a new isolate, and the map is cleared should it ever
- * hold more than a few.
+ * hold more than a few. It keeps the hashes, not the promises: a promise stays with the request that
+ * made it.
  */
-const configuredDigests = new Map<string, Promise<ArrayBuffer>>();
+const configuredDigests = new Map<string, ArrayBuffer>();
 
-function configuredDigest(token: string): Promise<ArrayBuffer> {
+async function configuredDigest(token: string): Promise<ArrayBuffer> {
   let digest = configuredDigests.get(token);
   if (!digest) {
+    digest = await sha256(token);
     if (configuredDigests.size >= 4) configuredDigests.clear();
-    digest = sha256(token);
     configuredDigests.set(token, digest);
   }
   return digest;
