@@ -10,8 +10,9 @@ import type { LedgerView } from "./ledger/event-store";
 import { AttemptLog, type AttemptPage } from "./subscription/attempt-log";
 import { Backstop, type AskedEvent } from "./subscription/backstop";
 import type { FinishResult, FinishedAttempt, GatePlan, GateRequest, OwedCheck } from "./subscription/control";
-import { DELIVERED_ROWS_KEPT_MS, DeliveryStore, viewOfDelivery, viewWithoutRow, type DeliveryView } from "./subscription/deliveries";
+import { DELIVERED_ROWS_KEPT_MS, DeliveryStore, isOwedRestart, viewOfDelivery, viewWithoutRow, type DeliveryView } from "./subscription/deliveries";
 import { Leases } from "./subscription/leases";
+import { RestartWatch } from "./subscription/restart-watch";
 import { outcomesOf } from "./subscription/outcomes";
 import { SettingsStore, viewOf } from "./subscription/settings";
 import { checkSummaryWindow, summarize, type SubscriptionSummary } from "./subscription/summary";
@@ -32,6 +33,7 @@ export class SubscriptionObject extends DurableObject<Env> {
   private readonly log: AttemptLog;
   private readonly leases = new Leases();
   private readonly backstop = new Backstop();
+  private readonly restarts: RestartWatch;
   /** Whether this instance has made sure the retention alarm is set. */
   private alarmChecked = false;
 
@@ -40,6 +42,7 @@ export class SubscriptionObject extends DurableObject<Env> {
     this.config = configOf(env);
     this.settings = new SettingsStore(ctx.storage.sql);
     this.deliveries = new DeliveryStore(ctx.storage.sql);
+    this.restarts = new RestartWatch(this.deliveries, this.backstop);
     this.log = new AttemptLog(ctx.storage, this.config.maxLoggedAttempts);
   }
 
@@ -122,10 +125,12 @@ export class SubscriptionObject extends DurableObject<Env> {
     });
     this.log.appendAll(attempts);
     for (const { row, isNew } of outcomes.writes) this.deliveries.put(row, now, isNew);
+    const restartDue = Math.min(...outcomes.writes.filter(({ row }) => isOwedRestart(row)).map(({ row }) => row.nextAttemptAt));
     if (this.settings.recordHealth(outcomes.health.consecutiveFailures, outcomes.health.disabledReason, now)) this.deliveries.holdOwed(now);
     // A busy subscription's log is cut back to its cap as it goes, not once a day (the cut reads only its oldest rows).
     if (this.log.outgrown()) this.log.prune(now - this.config.eventRetentionMs);
     await this.ensureAlarm();
+    if (Number.isFinite(restartDue)) await this.watchRestartsFrom(restartDue);
     return { retries: outcomes.retries, alerts: this.config.opsWebhookUrl ? outcomes.alerts : [] };
   }
 
@@ -178,7 +183,9 @@ export class SubscriptionObject extends DurableObject<Env> {
     if (!settings) return null;
     if (settings.disabledReason) return "disabled";
     const rows = this.deliveries.replayable(since ?? 0, until ?? Number.MAX_SAFE_INTEGER);
-    await this.send(settings.id, this.deliveries.restart(rows, Date.now()));
+    const now = Date.now();
+    await this.send(settings.id, this.deliveries.restart(rows, now));
+    if (rows.length > 0) await this.watchRestartsFrom(now);
     return rows.length;
   }
 
@@ -195,6 +202,7 @@ export class SubscriptionObject extends DurableObject<Env> {
     // Matched but not attempted yet: its first round is on the queue, and this one supersedes it.
     const started = row ?? { id: event.id, round: 0, events: [event], createdAt: now };
     await this.send(settings.id, this.deliveries.restart([started], now));
+    await this.watchRestartsFrom(now);
     return "queued";
   }
 
@@ -211,20 +219,53 @@ export class SubscriptionObject extends DurableObject<Env> {
 
 
   /**
-   * Daily: forgets delivered deliveries a day old, failed ones and attempts past the retention, and caps
-   * the log; a large table takes a step a second until the pass is done. Set again first, so that a
-   * failing prune cannot stop it.
+   * Prunes (at least daily: forgets delivered deliveries a day old, failed ones and attempts past the
+   * retention, caps the log; a large table takes a step a second until the pass is done), and enqueues
+   * again the restarted deliveries overdue by more than the grace period (their queue message may be
+   * lost: Miniflare's queue lives in memory). Set again first, so that no failure can stop it.
    */
   override async alarm(): Promise<void> {
     const now = Date.now();
     await this.ctx.storage.setAlarm(now + DAY_MS);
+    const pruneAt = this.prune(now);
+    const restartsAt = await this.resendOverdueRestarts(now).catch((error: unknown) => {
+      console.error(`subscription ${this.settings.stored()?.id ?? "?"}: enqueueing overdue restarted deliveries failed; tried again after the grace period`, error);
+      return now + this.graceMs();
+    });
+    await this.ctx.storage.setAlarm(Math.min(pruneAt, restartsAt ?? Number.POSITIVE_INFINITY));
+  }
+
+  /** One prune step; returns when the next is due (a second later while the pass has more to do, else a day). */
+  private prune(now: number): number {
     try {
       const horizon = now - this.config.eventRetentionMs;
       this.log.prune(horizon);
-      if (this.deliveries.pruneStep(now - DELIVERED_ROWS_KEPT_MS, horizon)) await this.ctx.storage.setAlarm(now + PRUNE_STEP_GAP_MS);
+      if (this.deliveries.pruneStep(now - DELIVERED_ROWS_KEPT_MS, horizon)) return now + PRUNE_STEP_GAP_MS;
     } catch (error) {
       console.error(`subscription ${this.settings.stored()?.id ?? "?"}: pruning failed`, error);
     }
+    return now + DAY_MS;
+  }
+
+  /** Enqueues the overdue restarted deliveries; when to look at them again (null: none is owed). */
+  private async resendOverdueRestarts(now: number): Promise<number | null> {
+    const settings = this.settings.current();
+    if (!settings || settings.disabledReason) return null; // removed: nothing more is sent; disabled: they are held
+    const { resend, nextLookAt } = this.restarts.look(now, this.graceMs(), this.leases.snapshot(now));
+    await this.send(settings.id, resend);
+    return nextLookAt;
+  }
+
+  /** Makes sure the alarm looks at restarted deliveries due at `dueAt` once they are overdue. */
+  private async watchRestartsFrom(dueAt: number): Promise<void> {
+    const at = RestartWatch.overdueAt(dueAt, this.graceMs());
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+    this.alarmChecked = true;
+  }
+
+  private graceMs(): number {
+    return this.config.redeliveryGraceSeconds * 1000;
   }
 
   private async ensureAlarm(): Promise<void> {

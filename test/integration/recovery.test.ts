@@ -411,6 +411,48 @@ describe("backstop", () => {
     await eventually(async () => expect(await deliveryOf(event.uuid, subscription.id)).toEqual({ status: "delivered", attempts: 1 }));
     expect(await requestsFor(name, event.uuid)).toHaveLength(1);
   });
+
+  it("sends a redelivered event whose message was lost, though the ledger watches it no more", async () => {
+    const name = bucket("backstop-restart");
+    const subscription = await subscribe({ targetUrl: receiverUrl(name) });
+    const object = env.SUBSCRIPTIONS.get(env.SUBSCRIPTIONS.idFromName(subscription.id));
+    const event = newEvent();
+    expect((await ingest(event)).status).toBe(202);
+    await eventually(async () => expect(await deliveryOf(event.uuid, subscription.id)).toEqual({ status: "delivered", attempts: 1 }));
+    await acceptedAnHourAgo(event.uuid);
+    expect(await runDurableObjectAlarm(ledgerOf(event.uuid))).toBe(true);
+    expect((await ledgerOf(event.uuid).get(event.uuid))?.settled).toBe(true); // the ledger's backstop has passed it
+
+    // What a redeliver writes (round 1, owed from now), as if its queue message were lost an hour ago.
+    await runInDurableObject(object, (_, state) => {
+      state.storage.sql.exec("UPDATE delivery SET round = 1, status = 'pending', attempts = 0, next_attempt_at = ? WHERE id = ?", Date.now() - HOUR_MS, event.uuid);
+    });
+    expect(await runDurableObjectAlarm(ledgerOf(event.uuid))).toBe(true);
+    expect(await runDurableObjectAlarm(object)).toBe(true);
+
+    await eventually(async () => expect(await requestsFor(name, event.uuid)).toHaveLength(2));
+    await eventually(async () => expect(await deliveryOf(event.uuid, subscription.id)).toEqual({ status: "delivered", attempts: 1 }));
+    const alarmAt = () => runInDurableObject(object, (_, state) => state.storage.getAlarm());
+    // The copy may be lost too: it looks again a grace period later (30 s in tests), and then finds nothing owed.
+    expect(await alarmAt()).toBeLessThanOrEqual(Date.now() + 30_000);
+    expect(await runDurableObjectAlarm(object)).toBe(true);
+    expect(await alarmAt()).toBeGreaterThan(Date.now() + HOUR_MS);
+    expect(await requestsFor(name, event.uuid)).toHaveLength(2);
+  });
+
+  it("looks at a redelivered delivery itself once it is overdue past the grace period", async () => {
+    const subscription = await subscribe({ targetUrl: receiverUrl(bucket("backstop-restart-alarm")) });
+    const object = env.SUBSCRIPTIONS.get(env.SUBSCRIPTIONS.idFromName(subscription.id));
+    const event = newEvent();
+    expect((await ingest(event)).status).toBe(202);
+    await eventually(async () => expect(await deliveryOf(event.uuid, subscription.id)).toEqual({ status: "delivered", attempts: 1 }));
+    const askedAt = Date.now();
+    await expectQueued(await post(`/v1/events/${event.uuid}/redeliver`, { subscriptionId: subscription.id }), 1);
+    const alarm = await runInDurableObject(object, (_, state) => state.storage.getAlarm());
+    // REDELIVERY_GRACE_SECONDS is 30 in tests.
+    expect(alarm).toBeGreaterThan(askedAt + 30_000);
+    expect(alarm).toBeLessThanOrEqual(Date.now() + 30_001);
+  });
 });
 
 describe("the backstop's watermark", () => {

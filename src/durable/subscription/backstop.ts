@@ -34,22 +34,57 @@ export interface OwedDecision extends OwedCheck {
 /** The longest a re-sent delivery waits before it may be re-sent again. */
 const MAX_RESEND_WAIT_MS = 60 * 60 * 1000;
 
+/** What one look over owed deliveries found: which to enqueue again, and when to look again (null: nothing to watch). */
+interface Plan {
+  readonly resend: DeliveryItem[];
+  readonly nextCheckAt: () => number | null;
+  readonly checkAt: (at: number) => void;
+  /** Enqueues the delivery again once it is overdue by more than the grace period, unless it is under way or was re-sent lately. */
+  readonly resendOrWait: (item: DeliveryItem, dueAt: number) => void;
+}
+
 /**
  * The backstop's side in the object: of the events the event ledger still counts as owed here, which
  * to enqueue again (overdue by more than the grace period, not under way, not re-sent within it), and
- * when to ask again. Remembers its own resends in memory, so that a ledger asking twice does not send twice.
+ * when to ask again; and the same for the restarted deliveries (replayed, redelivered) that the object
+ * watches itself. Remembers its own resends in memory, so that being asked twice does not send twice.
  */
 export class Backstop {
   /** Each delivery re-sent (by lease key): when it may be re-sent again, and how often it was. */
   private readonly resent = new Map<string, { readonly until: number; readonly times: number }>();
 
   decide(input: OwedInput): OwedDecision {
-    const { now, graceMs, leases } = input;
+    const { now, leases } = input;
+    const plan = this.plan(now, input.graceMs, leases);
+    const hold: DeliveryItem[] = [];
+    const unsettled: string[] = [];
+    for (const { event, row } of input.events) {
+      if (row && row.status !== "pending" && row.status !== "retrying") continue; // settled: delivered, failed or held
+      const fresh: DeliveryItem = { id: event.id, round: 0, attempt: 1, events: [{ id: event.id, code: event.code }], acceptedAt: event.acceptedAt };
+      if (!row && input.disabled && leases.expiryOf(event.id) === null) {
+        hold.push(fresh);
+        continue;
+      }
+      unsettled.push(event.id);
+      const leasedUntil = leases.expiryOf(event.id); // leased under its own key or inside a batch
+      if (row) plan.resendOrWait(nextItemOf(row), row.nextAttemptAt);
+      else if (leasedUntil !== null) plan.checkAt(leasedUntil);
+      else plan.resendOrWait(fresh, Number.NEGATIVE_INFINITY); // accepted and never attempted: the ledger asks only once it is overdue
+    }
+    return { resend: plan.resend, hold, unsettled, nextCheckAt: plan.nextCheckAt() };
+  }
+
+  /** Restarted deliveries still owed (the ledger no longer watches their events): which to enqueue again, and when to look again. */
+  decideRestarts(rows: readonly DeliveryRow[], leases: LeaseSnapshot, graceMs: number, now: number): { resend: DeliveryItem[]; nextCheckAt: number | null } {
+    const plan = this.plan(now, graceMs, leases);
+    for (const row of rows) plan.resendOrWait(nextItemOf(row), row.nextAttemptAt);
+    return { resend: plan.resend, nextCheckAt: plan.nextCheckAt() };
+  }
+
+  private plan(now: number, graceMs: number, leases: LeaseSnapshot): Plan {
     // Forgotten once well past their wait, so a delivery that keeps being owed backs off without the map growing.
     for (const [key, { until }] of this.resent) if (until + MAX_RESEND_WAIT_MS <= now) this.resent.delete(key);
     const resend: DeliveryItem[] = [];
-    const hold: DeliveryItem[] = [];
-    const unsettled: string[] = [];
     const planned = new Set<string>();
     let nextCheckAt: number | null = null;
     const checkAt = (at: number) => {
@@ -73,19 +108,6 @@ export class Backstop {
         checkAt(until);
       }
     };
-
-    for (const { event, row } of input.events) {
-      if (row && row.status !== "pending" && row.status !== "retrying") continue; // settled: delivered, failed or held
-      const fresh: DeliveryItem = { id: event.id, round: 0, attempt: 1, events: [{ id: event.id, code: event.code }], acceptedAt: event.acceptedAt };
-      if (!row && input.disabled && leases.expiryOf(event.id) === null) {
-        hold.push(fresh);
-        continue;
-      }
-      unsettled.push(event.id);
-      if (row) resendOrWait(nextItemOf(row), row.nextAttemptAt);
-      else if (leases.expiryOf(event.id) !== null) checkAt(leases.expiryOf(event.id)!);
-      else resendOrWait(fresh, Number.NEGATIVE_INFINITY); // accepted and never attempted: the ledger asks only once it is overdue
-    }
-    return { resend, hold, unsettled, nextCheckAt };
+    return { resend, resendOrWait, checkAt, nextCheckAt: () => nextCheckAt };
   }
 }

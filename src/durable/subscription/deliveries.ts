@@ -100,6 +100,11 @@ export function nextItemOf(row: Pick<DeliveryRow, "id" | "round" | "attempts" | 
   return { id: row.id, round: row.round, attempt: row.attempts + 1, events: row.events.map(({ id, code }) => ({ id, code })) };
 }
 
+/** A delivery started over (replayed or redelivered) and not settled yet: the object watches these itself. */
+export function isOwedRestart(row: Pick<DeliveryRow, "round" | "status">): boolean {
+  return row.round > 0 && (row.status === "pending" || row.status === "retrying");
+}
+
 export class DeliveryStore {
   constructor(private readonly sql: SqlStorage) {
     sql.exec(SCHEMA);
@@ -182,6 +187,29 @@ export class DeliveryStore {
       this.put(next, now, false);
       return nextItemOf(next);
     });
+  }
+
+  /**
+   * Restarted deliveries (round 1 on: replayed or redelivered) still owed and due by `dueBy`, after
+   * `after` (by due time, then id), earliest first. The ledger's backstop stopped watching their events
+   * when it saw them settled the first time.
+   */
+  owedRestarts(after: { at: number; id: string }, dueBy: number, limit: number): DeliveryRow[] {
+    return this.sql
+      .exec<Row>(
+        `SELECT * FROM delivery WHERE status IN ('pending', 'retrying') AND round > 0 AND (next_attempt_at, id) > (?, ?) AND next_attempt_at <= ?
+         ORDER BY next_attempt_at, id LIMIT ?`,
+        after.at, after.id, dueBy, limit,
+      )
+      .toArray()
+      .map(rowOf);
+  }
+
+  /** When the earliest restarted delivery still owed and due after `after` is due, if there is one. */
+  nextRestartDueAfter(after: number): number | null {
+    return this.sql
+      .exec<{ due: number | null }>("SELECT MIN(next_attempt_at) AS due FROM delivery WHERE status IN ('pending', 'retrying') AND round > 0 AND next_attempt_at > ?", after)
+      .one().due;
   }
 
   /** Failed and held deliveries created in the window, oldest first. */
